@@ -1,0 +1,3 @@
+from llavamix.cli import main
+
+main()

@@ -1,0 +1,195 @@
+"""Catalog schema and loader: one ``[[source]]`` table per download, validated with clear errors.
+
+Errors name the file, the source and the key, because a user editing a TOML needs exactly that.
+"""
+
+from __future__ import annotations
+
+import difflib
+import tomllib
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path, PurePosixPath
+from typing import Any, Literal
+from urllib.parse import unquote, urlparse
+
+import msgspec
+
+from llavamix.errors import ConfigError
+
+BUILTIN = {"default": "sources.toml", "sample": "sample.toml"}
+SCHEMES = ("http", "https", "file", "hf", "gdrive")
+ArchiveKind = Literal["zip", "tar", "tar.gz", "none"]
+
+
+class Source(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    """One download and where its contents land under the data root."""
+
+    name: str
+    url: str
+    into: str
+    title: str = ""
+    size: int | None = None
+    md5: str | None = None
+    sha256: str | None = None
+    archive: ArchiveKind = "none"
+    strip: str = ""
+    images: int | None = None
+    kind: str = "archive"  # the recipe: archive, vqa_collection, or a recipe of the awkward sources
+    filename: str = ""  # name in the downloads folder; default: the URL's last path component
+    groups: list[str] = []
+    academic_only: bool = False
+
+    @property
+    def file_name(self) -> str:
+        return self.filename or PurePosixPath(unquote(urlparse(self.url).path)).name or self.name
+
+    @property
+    def scheme(self) -> str:
+        return urlparse(self.url).scheme
+
+    @property
+    def checksum(self) -> tuple[str, str] | None:
+        """``(algo, hexdigest)`` the download must match, strongest first, or None."""
+        if self.sha256:
+            return ("sha256", self.sha256.lower())
+        if self.md5:
+            return ("md5", self.md5.lower())
+        return None
+
+
+class _CatalogFile(msgspec.Struct, forbid_unknown_fields=True):
+    source: list[Any] = []
+    hosts: dict[str, int] = {}
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """A validated set of sources; ``hosts`` caps parallel connections per host name."""
+
+    path: Path
+    sources: tuple[Source, ...]
+    hosts: dict[str, int]
+
+    def __getitem__(self, name: str) -> Source:
+        for src in self.sources:
+            if src.name == name:
+                return src
+        raise ConfigError(_unknown_name(name, self))
+
+    @property
+    def names(self) -> list[str]:
+        return [s.name for s in self.sources]
+
+    @property
+    def groups(self) -> dict[str, list[str]]:
+        out: dict[str, list[str]] = {}
+        for src in self.sources:
+            for g in src.groups:
+                out.setdefault(g, []).append(src.name)
+        return out
+
+    def host_limit(self, host: str, default: int) -> int:
+        return self.hosts.get(host, default)
+
+
+def _unknown_name(name: str, catalog: Catalog) -> str:
+    known = catalog.names + sorted(catalog.groups)
+    close = difflib.get_close_matches(name, known, n=1)
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    return f"no source or group named {name!r} in {catalog.path}{hint} (known: {', '.join(known)})"
+
+
+def resolve_names(catalog: Catalog, names: list[str] | tuple[str, ...]) -> list[Source]:
+    """Expand source and group names (none = every source) to sources, in catalog order, without duplicates."""
+    if not names:
+        return list(catalog.sources)
+    groups = catalog.groups
+    wanted: set[str] = set()
+    for name in names:
+        wanted.update(groups[name] if name in groups else [catalog[name].name])
+    return [s for s in catalog.sources if s.name in wanted]
+
+
+def catalog_path(spec: str | Path) -> Path:
+    """A built-in catalog name or a path to a TOML file -> the file's path."""
+    if str(spec) in BUILTIN:
+        return Path(str(resources.files("llavamix.catalog").joinpath(BUILTIN[str(spec)])))
+    path = Path(spec)
+    if not path.is_file():
+        raise ConfigError(f"catalog {spec!r} is neither a built-in ({', '.join(BUILTIN)}) nor an existing file")
+    return path
+
+
+def load_catalog(spec: str | Path = "default") -> Catalog:
+    """Load and validate a catalog; relative ``file:`` URLs resolve against the catalog's folder."""
+    path = catalog_path(spec)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read catalog: {exc}") from None
+    try:
+        top = msgspec.convert(data, _CatalogFile)
+    except msgspec.ValidationError as exc:
+        raise ConfigError(f"{path}: {exc} (allowed top-level keys: source, hosts)") from None
+    sources = tuple(_source(path, i, table) for i, table in enumerate(data.get("source", [])))
+    _check_unique(path, sources)
+    return Catalog(path=path, sources=sources, hosts=dict(top.hosts))
+
+
+def _source(path: Path, index: int, table: object) -> Source:
+    label = table.get("name", f"#{index + 1}") if isinstance(table, dict) else f"#{index + 1}"
+    try:
+        src = msgspec.convert(table, Source)
+    except msgspec.ValidationError as exc:
+        raise ConfigError(f"{path}: source {label!r}: {_explain(exc)}") from None
+    problem = _check_values(src)
+    if problem:
+        raise ConfigError(f"{path}: source {label!r}: {problem}")
+    return _resolve_file_url(path, src)
+
+
+def _explain(exc: msgspec.ValidationError) -> str:
+    msg = str(exc)
+    if "unknown field" in msg:
+        allowed = ", ".join(f for f in Source.__struct_fields__)
+        return f"{msg} (allowed keys: {allowed})"
+    return msg
+
+
+def _check_values(src: Source) -> str | None:
+    scheme = src.scheme
+    if scheme not in SCHEMES:
+        return f"url {src.url!r} has scheme {scheme or 'none'!r}; use one of {', '.join(s + '://' for s in SCHEMES)}"
+    if scheme == "hf" and not src.url.startswith("hf://datasets/"):
+        return f"url {src.url!r}: Hub URLs look like hf://datasets/<owner>/<repo>/<path>"
+    if src.md5 and not _is_hex(src.md5, 32):
+        return f"md5 {src.md5!r} is not 32 hex digits"
+    if src.sha256 and not _is_hex(src.sha256, 64):
+        return f"sha256 {src.sha256!r} is not 64 hex digits"
+    if src.size is not None and src.size < 0:
+        return f"size {src.size} is negative"
+    into = PurePosixPath(src.into)
+    if into.is_absolute() or ".." in into.parts:
+        return f"into {src.into!r} must be a relative folder inside the data root"
+    return None
+
+
+def _is_hex(s: str, n: int) -> bool:
+    return len(s) == n and all(c in "0123456789abcdefABCDEF" for c in s)
+
+
+def _resolve_file_url(path: Path, src: Source) -> Source:
+    parsed = urlparse(src.url)
+    if parsed.scheme != "file" or src.url.startswith("file://"):
+        return src
+    absolute = (path.parent / unquote(parsed.path)).resolve()
+    return msgspec.structs.replace(src, url=absolute.as_uri())
+
+
+def _check_unique(path: Path, sources: tuple[Source, ...]) -> None:
+    seen: set[str] = set()
+    for src in sources:
+        if src.name in seen:
+            raise ConfigError(f"{path}: source name {src.name!r} appears twice; names must be unique")
+        seen.add(src.name)

@@ -1,0 +1,121 @@
+"""File I/O helpers every stage uses: atomic writes, streaming hashes, free-space checks."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO
+
+CHUNK = 1 << 20  # 1 MiB: large enough that hashlib releases the GIL and syscalls are amortised
+
+PART_SUFFIX = ".part"
+
+
+def part_path(path: Path) -> Path:
+    """The temporary name a file is written under before it is renamed to ``path``."""
+    return path.with_name(path.name + PART_SUFFIX)
+
+
+def fsync_dir(path: Path) -> None:
+    """Persist a rename in ``path`` (a folder); a no-op where folders cannot be opened."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def commit(tmp: Path, final: Path, *, durable: bool = False) -> None:
+    """Rename a finished temporary file to its final name (atomic on one filesystem)."""
+    if durable:
+        with open(tmp, "rb+") as fh:
+            os.fsync(fh.fileno())
+    os.replace(tmp, final)
+    if durable:
+        fsync_dir(final.parent)
+
+
+@contextlib.contextmanager
+def atomic_writer(path: Path, mode: str = "wb", *, durable: bool = True) -> Iterator[IO]:
+    """Open ``path.part`` for writing; on success rename it to ``path``, on error remove it.
+
+    A reader therefore never sees a half-written file at ``path``.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = part_path(path)
+    try:
+        with open(tmp, mode) as fh:
+            yield fh
+            if durable:
+                fh.flush()
+                os.fsync(fh.fileno())
+        os.replace(tmp, path)
+        if durable:
+            fsync_dir(path.parent)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def atomic_write_bytes(path: Path, data: bytes, *, durable: bool = True) -> None:
+    with atomic_writer(path, "wb", durable=durable) as fh:
+        fh.write(data)
+
+
+def atomic_write_text(path: Path, text: str, *, durable: bool = True) -> None:
+    atomic_write_bytes(path, text.encode("utf-8"), durable=durable)
+
+
+def new_hasher(algo: str) -> hashlib._Hash:
+    """A hashlib object for ``md5`` or ``sha256`` (names as the catalog spells them)."""
+    if algo == "md5":
+        return hashlib.md5(usedforsecurity=False)
+    return hashlib.new(algo)
+
+
+def hash_file(path: Path, algo: str, *, start: int = 0) -> str:
+    """Hex digest of ``path`` (from byte ``start``), read in 1 MiB chunks."""
+    h = new_hasher(algo)
+    update_from_file(h, path, stop=None, start=start)
+    return h.hexdigest()
+
+
+def update_from_file(h: hashlib._Hash, path: Path, *, stop: int | None = None, start: int = 0) -> None:
+    """Feed bytes ``[start, stop)`` of ``path`` into hasher ``h``."""
+    with open(path, "rb") as fh:
+        fh.seek(start)
+        remaining = None if stop is None else stop - start
+        while remaining is None or remaining > 0:
+            want = CHUNK if remaining is None else min(CHUNK, remaining)
+            chunk = fh.read(want)
+            if not chunk:
+                break
+            h.update(chunk)
+            if remaining is not None:
+                remaining -= len(chunk)
+
+
+def free_bytes(path: Path) -> int:
+    """Free bytes on the filesystem holding ``path`` (or its nearest existing parent)."""
+    probe = path
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    return shutil.disk_usage(probe).free
+
+
+def human_bytes(n: float) -> str:
+    """``1536`` -> ``'1.5 KiB'``; for messages and tables."""
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if abs(n) < 1024 or unit == "TiB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f} TiB"

@@ -1,0 +1,91 @@
+"""Every on-disk path llavamix reads or writes under the data root, in one place.
+
+The tree is the one the Open-LLaVA-NeXT training scripts read with ``--image_folder data``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+STATE_DIR = ".llavamix"
+
+MIX_JSON = PurePosixPath("open-llava-next/open-llava-next_instruct_mix1M.json")
+MIX_ALIAS_DIR = "llava-next"  # the finetune scripts read data/llava-next/...
+PRETRAIN_JSON = PurePosixPath("llava/llava_pretrain/blip_laion_cc_sbu_558k.json")
+PRETRAIN_ADD_PATH_JSON = PurePosixPath("llava/llava_pretrain/blip_laion_cc_sbu_558k_add-path.json")
+PRETRAIN_IMAGES = PurePosixPath("llava/llava_pretrain/images")
+
+# Leading path components of the mix JSON's ``image`` values -> the catalog source that provides them.
+PREFIX_SOURCES: dict[str, str] = {
+    "coco/train2017": "coco",
+    "gqa/images": "gqa",
+    "textvqa/train_images": "textvqa",
+    "vg/VG_100K": "vg1",
+    "vg/VG_100K_2": "vg2",
+    "llava/llava_pretrain/images": "llava-pretrain-images",
+    "sam/images": "sam",
+    "ocr_vqa/images": "ocr_vqa",
+    "web-celebrity/images": "web-celebrity",
+    "web-landmark/images": "web-landmark",
+    "wikiart/images": "wikiart",
+    "share_textvqa/images": "share_textvqa",
+    "allava_vflan/images": "allava_vflan",
+    "ai2d/images": "vqa_collection",
+    "chatqa/train/png": "vqa_collection",
+    "chartqa/train/png": "vqa_collection",
+    "docvqa/train/documents": "vqa_collection",
+    "dvqa/images": "vqa_collection",
+    "geoqa+/images": "vqa_collection",
+    "synthdog-en/images": "vqa_collection",
+}
+
+
+def image_prefix(image: str) -> str:
+    """The known folder prefix of a mix ``image`` path, else its first component (``'?'`` if none)."""
+    best = ""
+    for prefix in PREFIX_SOURCES:
+        if image.startswith(prefix + "/") and len(prefix) > len(best):
+            best = prefix
+    if best:
+        return best
+    head, sep, _ = image.partition("/")
+    return head if sep else "?"
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Paths under one data root; ``downloads`` defaults to ``ROOT/.llavamix/downloads``."""
+
+    root: Path
+    downloads: Path | None = None
+
+    @property
+    def state(self) -> Path:
+        return self.root / STATE_DIR
+
+    @property
+    def downloads_dir(self) -> Path:
+        return self.downloads if self.downloads is not None else self.state / "downloads"
+
+    def download_path(self, source: str, filename: str) -> Path:
+        """Where a source's downloaded file lives (and where a user may drop it by hand)."""
+        return self.downloads_dir / source / filename
+
+    def target(self, into: str) -> Path:
+        return self.root / into
+
+    def marker(self, source: str, stage: str) -> Path:
+        """Completion marker written last by ``stage`` for ``source``; its presence means done."""
+        return self.state / "done" / f"{source}.{stage}"
+
+    def staging(self, source: str) -> Path:
+        """Scratch folder for a source's in-progress extraction (same filesystem as the root)."""
+        return self.state / "staging" / source
+
+    def report(self, name: str) -> Path:
+        return self.state / "reports" / name
+
+    def image(self, relpath: str) -> Path:
+        """The file a mix ``image`` value points at (joined exactly like ``os.path.join(image_folder, image)``)."""
+        return self.root / relpath
