@@ -1,4 +1,4 @@
-"""The mix record data model and its JSON codec.
+"""Mix records: the data model and the JSON codec.
 
 A mix file is one JSON array of records ``{"id", "image"?, "conversations": [{"from", "value"}]}``.
 Reading keeps every record as raw bytes (``msgspec.Raw``, slices of one buffer) so a 1.6 GB file costs

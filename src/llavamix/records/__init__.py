@@ -1,0 +1,25 @@
+"""The data model shared by every stage: mix records and their JSON codec, and the schemas of the files stages exchange."""
+
+from llavamix.records.model import (
+    IMAGE_TOKEN,
+    ROLES,
+    MixFile,
+    Record,
+    Turn,
+    decode_record,
+    encode,
+    write_raw_array,
+    write_records,
+)
+
+__all__ = [
+    "IMAGE_TOKEN",
+    "ROLES",
+    "MixFile",
+    "Record",
+    "Turn",
+    "decode_record",
+    "encode",
+    "write_raw_array",
+    "write_records",
+]
