@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Install the test dependencies into the current Python environment, then run the lints and the test suite.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=${PYTHON:-python3}
+
+"$PY" -m pip install -q --upgrade pip
+# The CPU build of torch; an unpinned torch would pull a multi-GB CUDA build.
+"$PY" -m pip install -q "torch==2.13.0"
+"$PY" -m pip install -q -e ".[dev,serve,report,torch]"
+# The reference implementation the loader is tested against (its own pins are ancient: no deps).
+"$PY" -m pip install -q --no-deps "llava-torch==1.2.2.post1"
+
+# Headless Chromium renders the HTML reports in the tests (Debian package; skipped where apt is unavailable).
+if ! command -v chromium >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+    (apt-get update -qq && apt-get install -y -qq chromium >/dev/null) || echo "chromium not installed; its test will skip"
+fi
+
+"$PY" -m ruff check src tests benchmarks scripts
+"$PY" -m mypy
+lint-imports
+"$PY" -m pytest -q "$@"

@@ -1,0 +1,164 @@
+"""The composition root of acquisition: fetch -> extract -> fix-ups -> quick verify, and the status of a data root.
+
+Each source runs as one resumable task (download, then extract), so downloads and extractions of different
+sources overlap, a failed source never stops the others, and a rerun skips what finished.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Literal
+
+from llavamix import extract, fetch, mix, verify
+from llavamix.catalog import Catalog, Source, resolve_names
+from llavamix.io import PART_SUFFIX
+from llavamix.layout import MIX_ALIAS_DIR, MIX_JSON, Layout
+from llavamix.tasks import NULL_PROGRESS, Outcome, Progress, run_tasks
+
+log = logging.getLogger(__name__)
+
+State = Literal["present", "partial", "missing"]
+
+
+@dataclass(frozen=True)
+class PrepareOptions:
+    jobs: int = 4
+    downloads: Path | None = None
+    keep_archives: bool = False
+    deep: bool = False
+    verify: bool = True
+    fetch: fetch.FetchOptions = field(default_factory=fetch.FetchOptions)
+    progress: Progress = NULL_PROGRESS
+
+
+@dataclass(frozen=True)
+class SourceResult:
+    name: str
+    status: Literal["done", "skipped", "failed"]
+    error: str | None = None
+    extracted: extract.Extracted | None = None
+
+
+@dataclass
+class PrepareReport:
+    root: Path
+    sources: list[SourceResult]
+    aliases: list[mix.Alias]
+    verify: verify.VerifyReport | None = None
+
+    @property
+    def failed(self) -> list[SourceResult]:
+        return [s for s in self.sources if s.status == "failed"]
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed and (self.verify is None or not self.verify.error_count)
+
+
+def prepare(catalog: Catalog, names: Sequence[str], root: Path, options: PrepareOptions = PrepareOptions()) -> PrepareReport:
+    """Bring every named source (default: all) to its final place under ``root``; idempotent and resumable."""
+    layout = Layout(root, options.downloads)
+    sources = resolve_names(catalog, list(names))
+    fetch_options = replace(options.fetch, progress=options.progress)
+    limiter = fetch.HostLimiter(catalog.hosts, fetch_options.host_connections)
+    extract_options = extract.ExtractOptions(keep_archive=options.keep_archives, progress=options.progress)
+
+    def acquire(src: Source) -> extract.Extracted:
+        fetched = fetch.fetch_source(src, layout, fetch_options, limiter=limiter)
+        return extract.extract_source(src, fetched.path, layout, extract_options)
+
+    report = run_tasks(
+        sources,
+        acquire,
+        key=lambda s: s.name,
+        jobs=options.jobs,
+        is_done=lambda s: extract.is_extracted(s, layout),
+    )
+    results = [_source_result(o, sources, layout) for o in report.outcomes]
+    aliases = fix_layout(root)
+    checked = _quick_verify(root, options) if options.verify else None
+    return PrepareReport(root, results, aliases, checked)
+
+
+def _source_result(outcome: Outcome[extract.Extracted], sources: list[Source], layout: Layout) -> SourceResult:
+    if outcome.status == "skipped":
+        src = next(s for s in sources if s.name == outcome.key)
+        return SourceResult(outcome.key, "skipped", extracted=extract.read_extracted(src, layout))
+    return SourceResult(outcome.key, outcome.status, outcome.error, outcome.value)
+
+
+def fix_layout(root: Path) -> list[mix.Alias]:
+    """Create the aliases the training scripts need for whatever is laid out under ``root``."""
+    aliases = []
+    if (root / MIX_JSON).exists():
+        aliases.append(mix.make_alias(root, MIX_ALIAS_DIR, MIX_JSON.parent.as_posix()))
+    return aliases
+
+
+def _quick_verify(root: Path, options: PrepareOptions) -> verify.VerifyReport | None:
+    mix_path = root / MIX_JSON
+    if not mix_path.exists():
+        return None
+    opts = verify.VerifyOptions(deep=options.deep, jobs=options.jobs, progress=options.progress)
+    return verify.verify_mix(mix_path, root, opts)
+
+
+# --- status ---------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SourceStatus:
+    source: Source
+    state: State
+    images: int | None = None  # files found in the source's folders (present sources only)
+    detail: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        s = self.source
+        return {
+            "name": s.name,
+            "title": s.title,
+            "size": s.size,
+            "target": s.into,
+            "state": self.state,
+            "images": self.images,
+            "images_expected": s.images,
+            "detail": self.detail,
+        }
+
+
+def source_status(catalog: Catalog, root: Path, downloads: Path | None = None) -> list[SourceStatus]:
+    """present (extracted, image count as expected), partial (work started or images short) or missing."""
+    layout = Layout(root, downloads)
+    return [_status_of(src, layout) for src in catalog.sources]
+
+
+def _status_of(src: Source, layout: Layout) -> SourceStatus:
+    done = extract.read_extracted(src, layout)
+    if done is not None:
+        found = sum(_count_files(layout.root / r) for r in done.roots)
+        if src.images is not None and found < src.images:
+            return SourceStatus(src, "partial", found, f"{found:,} of {src.images:,} images")
+        return SourceStatus(src, "present", found)
+    if _started(src, layout):
+        return SourceStatus(src, "partial", None, "download or extraction started; rerun prepare to finish")
+    return SourceStatus(src, "missing")
+
+
+def _started(src: Source, layout: Layout) -> bool:
+    download = layout.download_path(src.name, src.file_name)
+    partial = download.with_name(download.name + PART_SUFFIX)
+    return download.exists() or partial.exists() or layout.staging(src.name).exists()
+
+
+def _count_files(folder: Path) -> int:
+    if folder.is_file():
+        return 1
+    total = 0
+    for _, _, files in os.walk(folder):
+        total += len(files)
+    return total
