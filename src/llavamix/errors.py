@@ -31,6 +31,10 @@ class ArchiveLayoutError(LlavamixError):
     """An archive's members do not have the layout its recipe expects."""
 
 
+class CorruptArchiveError(LlavamixError):
+    """An archive cannot be read to the end (truncated, bad CRC, not the format its source says)."""
+
+
 class DiskSpaceError(LlavamixError):
     """Not enough free disk space for an extraction."""
 

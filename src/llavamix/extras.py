@@ -12,6 +12,7 @@ EXTRA_OF = {
     "torch": "torch",
     "transformers": "torch",
     "pyarrow": "serve",
+    "numpy": "serve",
     "webdataset": "serve",
     "matplotlib": "report",
     "ray": "ray",

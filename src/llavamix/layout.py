@@ -86,6 +86,10 @@ class Layout:
     def report(self, name: str) -> Path:
         return self.state / "reports" / name
 
+    def cache(self, name: str) -> Path:
+        """A cache file a stage may delete and rebuild at any time (e.g. verify's per-image results)."""
+        return self.state / "cache" / name
+
     def image(self, relpath: str) -> Path:
         """The file a mix ``image`` value points at (joined exactly like ``os.path.join(image_folder, image)``)."""
         return self.root / relpath

@@ -1,0 +1,31 @@
+"""What extraction takes (``ExtractOptions``) and what it reports (``Extracted``, also the completion marker)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from llavamix.tasks import NULL_PROGRESS, Progress
+
+
+@dataclass(frozen=True)
+class ExtractOptions:
+    """``jobs`` > 1 writes members from a pool of threads; progress is keyed by source name, in bytes."""
+
+    keep_archive: bool = False  # delete the archive after a verified extraction unless True
+    check_space: bool = True
+    jobs: int = 1
+    progress: Progress = NULL_PROGRESS
+
+
+@dataclass(frozen=True)
+class Extracted:
+    """A finished extraction: file count, uncompressed bytes, and where the files landed.
+
+    ``roots`` are paths relative to the data root (posix): the folders that received the source's files, e.g.
+    ``["coco/train2017"]``; for a source that is one plain file, the file itself.
+    """
+
+    source: str
+    files: int
+    bytes: int
+    roots: list[str] = field(default_factory=list)

@@ -1,0 +1,62 @@
+"""Unpacking one archive into a source's target folder: list and check every member, plan where each lands,
+check disk space, then write. Nothing is written before the whole member list has been judged (zip, tar); a
+gzipped tar is judged member by member while it is staged, and nothing reaches the target unless all of it passed.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from pathlib import Path
+
+from llavamix.catalog import Source
+from llavamix.extract.archives import READ_ERRORS, corrupt, gzip_size_estimate, open_reader, stream_tar
+from llavamix.extract.model import Extracted, ExtractOptions
+from llavamix.extract.plan import Mapper, Plan, bytes_to_write, check_space, files_of, roots
+from llavamix.extract.write import move_plan, stage_members, write_plan
+from llavamix.layout import Layout
+
+log = logging.getLogger(__name__)
+
+
+def unpack(source: Source, archive: Path, layout: Layout, options: ExtractOptions, mapper: Mapper) -> Extracted:
+    """Extract ``archive`` (zip, tar or tar.gz per ``source.archive``) with members placed by ``mapper``."""
+    try:
+        if source.archive == "tar.gz":
+            plan = _unpack_streamed(source, archive, layout, options, mapper)
+        else:
+            plan = _unpack_listed(source, archive, layout.target(source.into), options, mapper)
+    except READ_ERRORS as exc:
+        raise corrupt(archive, exc) from exc
+    finally:
+        options.progress.finish(source.name)
+    files = files_of(plan)
+    return Extracted(source.name, len(files), sum(m.size for m, _ in files), roots(source.into, plan))
+
+
+def _unpack_listed(source: Source, archive: Path, target: Path, options: ExtractOptions, mapper: Mapper) -> Plan:
+    with open_reader(archive, source.archive) as reader:
+        plan = mapper(archive, reader.members())
+        if options.check_space:
+            check_space(archive, target, bytes_to_write(plan, target))
+        options.progress.start(source.name, sum(m.size for m, _ in files_of(plan)), "B")
+        log.info("extracting %s: %d members into %s", archive.name, len(plan), target)
+        write_plan(reader, plan, target, options.progress, source.name)
+    return plan
+
+
+def _unpack_streamed(source: Source, archive: Path, layout: Layout, options: ExtractOptions, mapper: Mapper) -> Plan:
+    target = layout.target(source.into)
+    estimate = gzip_size_estimate(archive)
+    if options.check_space:
+        check_space(archive, target, estimate)
+    staging = layout.staging(source.name)
+    shutil.rmtree(staging, ignore_errors=True)  # what a killed run left
+    options.progress.start(source.name, estimate, "B")
+    log.info("extracting %s through %s into %s", archive.name, staging, target)
+    try:
+        plan = mapper(archive, stage_members(stream_tar(archive), staging, options.progress, source.name))
+        move_plan(plan, target)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return plan

@@ -1,0 +1,118 @@
+"""http(s):// files through requests: Range resume checked against Content-Range, If-Range, error triage."""
+
+from __future__ import annotations
+
+import contextlib
+import email.utils
+import re
+import time
+from collections.abc import Iterator, Mapping
+from urllib.parse import urlparse
+
+import requests
+
+from llavamix import __version__
+from llavamix.catalog import Source
+from llavamix.fetch.options import FetchOptions
+from llavamix.fetch.remote import Body, Expected, RangeRejected, Refused, Transient
+from llavamix.io import CHUNK
+
+CONTENT_RANGE = re.compile(r"bytes\s+(?:(\d+)-(\d+)|\*)/(\d+|\*)")
+
+
+class HttpRemote:
+    """A URL read with one requests Session (connection reuse across retries)."""
+
+    def __init__(self, url: str, options: FetchOptions, *, headers: Mapping[str, str] | None = None,
+                 expected: Expected | None = None) -> None:
+        self.url = url
+        self.host = urlparse(url).hostname or ""
+        self.expected = expected or Expected()
+        self.timeout = options.timeout
+        self.session = requests.Session()
+        # identity: Range offsets and sizes must count the file's bytes, not a compressed stream's
+        self.session.headers.update({"Accept-Encoding": "identity", "User-Agent": f"llavamix/{__version__}"})
+        self.session.headers.update(headers or {})
+
+    @contextlib.contextmanager
+    def open(self, offset: int, validator: str | None) -> Iterator[Body]:
+        headers = {}
+        if offset:
+            headers["Range"] = f"bytes={offset}-"
+            if validator:
+                headers["If-Range"] = validator  # a changed file comes back whole (200) instead of spliced
+        try:
+            resp = self.session.get(self.url, headers=headers, stream=True, timeout=self.timeout)
+        except (requests.ConnectionError, requests.Timeout) as exc:
+            raise Transient(f"cannot connect: {exc}") from None
+        except requests.RequestException as exc:
+            raise Refused(f"{self.url}: {exc}") from None
+        with resp:
+            yield self.body(resp, offset)
+
+    def body(self, resp: requests.Response, offset: int) -> Body:
+        status = resp.status_code
+        if status == 206:
+            return self.partial(resp, offset)
+        if status == 200:
+            length = resp.headers.get("Content-Length")
+            return Body(0, int(length) if length and length.isdigit() else None, _chunks(resp), validator_of(resp))
+        if status == 416:
+            return self.unsatisfiable(resp, offset)
+        reason = f"{resp.url} answered {status} {resp.reason}"
+        if status == 429 or status >= 500:
+            raise Transient(reason, retry_after(resp.headers.get("Retry-After")))
+        raise Refused(reason)
+
+    def partial(self, resp: requests.Response, offset: int) -> Body:
+        first, _, total = content_range(resp.headers.get("Content-Range", ""))
+        if first != offset:
+            raise RangeRejected(f"asked for bytes from {offset}, got Content-Range {resp.headers.get('Content-Range')}")
+        return Body(offset, total, _chunks(resp), validator_of(resp))
+
+    def unsatisfiable(self, resp: requests.Response, offset: int) -> Body:
+        _, _, total = content_range(resp.headers.get("Content-Range", ""))
+        if total == offset:  # the partial file already holds every byte
+            return Body(offset, total, ())
+        raise RangeRejected(f"the server cannot resume at byte {offset} (file is {total} bytes)")
+
+
+def _chunks(resp: requests.Response) -> Iterator[bytes]:
+    try:
+        yield from resp.iter_content(CHUNK)
+    except requests.RequestException as exc:  # connection dropped, read timeout, short body
+        raise Transient(f"download interrupted: {exc}") from None
+
+
+def content_range(value: str) -> tuple[int | None, int | None, int | None]:
+    """``'bytes 10-99/100'`` -> ``(10, 99, 100)``; unknown parts are None."""
+    m = CONTENT_RANGE.fullmatch(value.strip())
+    if m is None:
+        return None, None, None
+    first, last, total = m.groups()
+    return (int(first) if first else None, int(last) if last else None, int(total) if total.isdigit() else None)
+
+
+def validator_of(resp: requests.Response) -> str | None:
+    """A strong ETag, else Last-Modified: what If-Range accepts."""
+    etag = resp.headers.get("ETag")
+    if etag and not etag.startswith("W/"):
+        return etag
+    return resp.headers.get("Last-Modified")
+
+
+def retry_after(value: str | None) -> float | None:
+    """Seconds to wait from a Retry-After header (delta seconds or an HTTP date)."""
+    if not value:
+        return None
+    if value.strip().isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+def remote(source: Source, options: FetchOptions) -> HttpRemote:
+    return HttpRemote(source.url, options)

@@ -1,0 +1,158 @@
+"""Fetching catalog sources: scheme dispatch, the completion marker, adopting hand-placed files, parallel runs."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+
+from llavamix.catalog import Source
+from llavamix.errors import ChecksumError, FetchError, LlavamixError
+from llavamix.fetch import http, hub, local
+from llavamix.fetch.download import download, manual_route
+from llavamix.fetch.limiter import HostLimiter
+from llavamix.fetch.options import Fetched, FetchOptions, FetchReport
+from llavamix.fetch.part import validator_path
+from llavamix.fetch.remote import Expected, Refused, Remote
+from llavamix.io import CHUNK, atomic_write_text, new_hasher, part_path
+from llavamix.layout import Layout
+from llavamix.tasks import run_tasks
+
+log = logging.getLogger(__name__)
+
+STAGE = "fetch"
+DEFAULTS = FetchOptions()
+
+
+def _no_gdrive(source: Source, options: FetchOptions) -> Remote:
+    page = f"https://drive.google.com/uc?id={source.url.removeprefix('gdrive://')}"
+    raise Refused(f"gdrive:// sources need the Google Drive support, which this version lacks ({page})")
+
+
+# URL scheme -> the function that opens such a source
+OPENERS: dict[str, Callable[[Source, FetchOptions], Remote]] = {
+    "http": http.remote,
+    "https": http.remote,
+    "file": local.remote,
+    "hf": hub.remote,
+    "gdrive": _no_gdrive,
+}
+
+
+def is_fetched(source: Source, layout: Layout) -> bool:
+    """The verified file and its completion marker exist (and agree on the size)."""
+    return _present(source, layout) is not None
+
+
+def fetch_source(source: Source, layout: Layout, options: FetchOptions = DEFAULTS, *,
+                 limiter: HostLimiter | None = None) -> Fetched:
+    """Bring one source's file to its downloads path, verified; raises FetchError (or ChecksumError)."""
+    present = _present(source, layout)
+    if present is not None:
+        return present
+    dest = layout.download_path(source.name, source.file_name)
+    try:
+        remote = OPENERS[source.scheme](source, options)
+    except Refused as exc:
+        raise FetchError(f"{exc}; {manual_route(source.url, dest)}") from None
+    expected = _expected(source, remote)
+    if dest.exists():
+        fetched = adopt(source, dest, expected, options)
+    else:
+        landed = download(remote, dest, expected, options, key=source.name,
+                          limiter=limiter or HostLimiter(default=options.host_connections))
+        fetched = Fetched(source.name, dest, landed.size, "resumed" if landed.resumed else "downloaded", landed.digest)
+    _write_marker(layout.marker(source.name, STAGE), fetched)
+    log.info("%s: %s %s (%d bytes)", source.name, fetched.how, dest, fetched.size)
+    return fetched
+
+
+def fetch_sources(sources: Sequence[Source], layout: Layout, options: FetchOptions = DEFAULTS,
+                  host_caps: Mapping[str, int] | None = None) -> FetchReport:
+    """Fetch every source, ``options.jobs`` at a time; one source's failure is reported, never raised."""
+    limiter = HostLimiter(host_caps, options.host_connections)
+
+    def work(source: Source) -> Fetched | str:
+        try:
+            return fetch_source(source, layout, options, limiter=limiter)
+        except LlavamixError as exc:  # the message already says what to do
+            return str(exc)
+
+    outcome = run_tasks(sources, work, key=lambda s: s.name, jobs=options.jobs)
+    report = FetchReport()
+    for o in outcome.outcomes:
+        if isinstance(o.value, Fetched):
+            report.fetched.append(o.value)
+        else:
+            report.failed[o.key] = o.value if isinstance(o.value, str) else str(o.error)
+    return report
+
+
+def _expected(source: Source, remote: Remote) -> Expected:
+    """The catalog's size and checksum, else what the remote says (e.g. the Hub's LFS sha256)."""
+    size = source.size if source.size is not None else remote.expected.size
+    return Expected(size, source.checksum or remote.expected.checksum)
+
+
+def _present(source: Source, layout: Layout) -> Fetched | None:
+    dest = layout.download_path(source.name, source.file_name)
+    try:
+        done = json.loads(layout.marker(source.name, STAGE).read_text(encoding="utf-8"))
+        size = dest.stat().st_size
+    except (OSError, ValueError):
+        return None
+    if not isinstance(done, dict) or done.get("size") != size:
+        return None
+    return Fetched(source.name, dest, size, "present", done.get("digest"))
+
+
+def _write_marker(marker: Path, fetched: Fetched) -> None:
+    record = {"file": fetched.path.name, "size": fetched.size, "digest": fetched.digest, "how": fetched.how}
+    atomic_write_text(marker, json.dumps(record) + "\n")
+
+
+def adopt(source: Source, dest: Path, expected: Expected, options: FetchOptions) -> Fetched:
+    """Accept a file the user put at ``dest`` by hand once its size and checksum pass; set it aside otherwise."""
+    size = dest.stat().st_size
+    problem, digest = "", None
+    if expected.size is not None and size != expected.size:
+        problem = f"{size} bytes where {expected.size} were expected"
+    elif expected.checksum is not None:
+        algo, want = expected.checksum
+        got = _hash_with_progress(dest, algo, source.name, options)
+        digest = f"{algo}:{got}"
+        problem = "" if got == want else f"{algo} {got} where {want} was expected"
+    if problem:
+        aside = _set_aside(dest)
+        raise ChecksumError(f"{dest} was already there but has {problem}; moved it to {aside} (not deleted); "
+                            f"rerun to download {source.url}, or put the right file at {dest}")
+    if expected.size is None and expected.checksum is None:
+        log.warning("%s: adopting %s unchecked: the catalog gives no size or checksum", source.name, dest)
+    part_path(dest).unlink(missing_ok=True)  # a stale partial download is no longer needed
+    validator_path(dest).unlink(missing_ok=True)
+    return Fetched(source.name, dest, size, "adopted", digest)
+
+
+def _hash_with_progress(path: Path, algo: str, key: str, options: FetchOptions) -> str:
+    h = new_hasher(algo)
+    options.progress.start(key, path.stat().st_size, "B")
+    try:
+        with open(path, "rb") as fh:
+            while chunk := fh.read(CHUNK):
+                h.update(chunk)
+                options.progress.advance(key, len(chunk))
+    finally:
+        options.progress.finish(key)
+    return h.hexdigest()
+
+
+def _set_aside(path: Path) -> Path:
+    """Rename ``path`` to ``<name>.rejected`` (``.rejected.2``... if taken) and return the new name."""
+    aside = path.with_name(path.name + ".rejected")
+    n = 1
+    while aside.exists():
+        n += 1
+        aside = path.with_name(f"{path.name}.rejected.{n}")
+    path.replace(aside)
+    return aside

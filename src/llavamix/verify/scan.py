@@ -1,0 +1,104 @@
+"""The record pass: check every record of a mix (one share of them per worker) and collect what the image pass needs.
+
+A worker maps the mix itself and takes records ``i`` with ``i * parts // n == part``, so the parent never parses
+the file and nothing large crosses process boundaries: images travel as one unique-path list plus an int array.
+"""
+
+from __future__ import annotations
+
+from array import array
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+from llavamix.layout import image_prefix
+from llavamix.records import MixFile
+from llavamix.records.index import sample_lengths
+from llavamix.verify.rules import Finding, check_record
+
+TEXT_ONLY = "text-only"  # by_source key of records without an image key
+UNKNOWN = "?"  # by_source key of records whose image is unusable (not an object, null, not a string)
+
+_decode = msgspec.json.Decoder().decode
+
+
+@dataclass
+class RecordScan:
+    """What the record pass found in records ``[lo, hi)``: findings plus per-record image and source references."""
+
+    lo: int
+    hi: int
+    total: int  # records in the whole mix
+    findings: list[tuple[int, str, str]] = field(default_factory=list)  # (index, code, detail)
+    ids: list[Any] = field(default_factory=list)  # per record; None when absent
+    images: list[str] = field(default_factory=list)  # unique image paths of error-free records
+    image_ref: array = field(default_factory=lambda: array("i"))  # per record: index into images, or -1
+    sources: list[str] = field(default_factory=list)
+    source_ref: array = field(default_factory=lambda: array("H"))  # per record: index into sources
+    turns: array = field(default_factory=lambda: array("H"))  # per record, when profiling
+    words: array = field(default_factory=lambda: array("i"))  # modality_lengths, when profiling
+
+
+class _Refs:
+    """Interns strings into a list, returning small ints."""
+
+    def __init__(self, values: list[str]) -> None:
+        self.values = values
+        self.index: dict[str, int] = {}
+
+    def ref(self, value: str) -> int:
+        i = self.index.get(value)
+        if i is None:
+            i = self.index[value] = len(self.values)
+            self.values.append(value)
+        return i
+
+
+def scan_part(mix: Path, part: int = 0, parts: int = 1, profile: bool = False) -> RecordScan:
+    """Check records ``i`` of ``mix`` with ``i * parts // len == part``; picklable work for a process pool."""
+    mf = MixFile(mix)
+    n = len(mf)
+    lo, hi = -(-part * n // parts), -(-(part + 1) * n // parts)
+    scan = RecordScan(lo, hi, n)
+    _scan(mf.raw, scan, profile)
+    return scan
+
+
+def _scan(raws: list[msgspec.Raw], scan: RecordScan, profile: bool) -> None:
+    images, sources = _Refs(scan.images), _Refs(scan.sources)
+    dir_source: dict[str, int] = {}
+    for i in range(scan.lo, scan.hi):
+        rec = _decode(raws[i])
+        found = check_record(rec)
+        is_obj = type(rec) is dict
+        scan.ids.append(rec.get("id") if is_obj else None)
+        image = rec.get("image") if is_obj else None
+        if type(image) is str:
+            folder = image.rpartition("/")[0]
+            src = dir_source.get(folder)
+            if src is None:
+                src = dir_source[folder] = sources.ref(image_prefix(image))
+        else:
+            src = sources.ref(TEXT_ONLY if is_obj and "image" not in rec else UNKNOWN)
+        scan.source_ref.append(src)
+        if type(found) is Finding:
+            scan.findings.append((i, found.code, found.detail))
+            scan.image_ref.append(-1)
+        else:
+            scan.findings.extend((i, f.code, f.detail) for f in found)
+            scan.image_ref.append(images.ref(image) if type(image) is str else -1)
+        if profile:
+            _profile(scan, rec if type(found) is not Finding else None)
+
+
+def _profile(scan: RecordScan, rec: dict | None) -> None:
+    """Turns and the sampler's modality length of an error-free record (0 for records with errors)."""
+    if rec is None:
+        scan.turns.append(0)
+        scan.words.append(0)
+        return
+    conv = rec["conversations"]
+    scan.turns.append(min(len(conv), 65535))
+    scan.words.append(sample_lengths([t["value"] for t in conv], "image" in rec)[1])

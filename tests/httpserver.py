@@ -1,0 +1,308 @@
+"""A loopback HTTP server for tests and benchmarks: files from a dict or a folder, Range, ETag, redirects, faults.
+
+Bind is 127.0.0.1 only. Every request is recorded (method, path, headers, status) with the body bytes served and
+the most requests in flight at once, so tests can assert "resumed with Range" or "nothing downloaded again".
+Run ``python tests/httpserver.py --root DIR`` to serve a folder (prints its URL; used by the benchmarks).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import hashlib
+import os
+import re
+import socket
+import sys
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+LAST_MODIFIED = "Wed, 01 Jan 2025 00:00:00 GMT"
+RANGE = re.compile(r"bytes=(\d*)-(\d*)")
+INVERT = bytes(255 - i for i in range(256))  # flips every bit: same length, wrong bytes
+
+
+@dataclass
+class Fault:
+    """What goes wrong with one GET of a path (faults are used up in order, one per GET, unless ``repeat``)."""
+
+    status: int | None = None  # answer this status with an empty body instead of the file
+    retry_after: str | None = None  # Retry-After header sent with ``status``
+    drop_after: int | None = None  # close the connection after this many body bytes
+    trickle: float = 0.0  # seconds of sleep before each ``trickle_chunk`` bytes
+    trickle_chunk: int = 1024
+    corrupt: bool = False  # serve wrong bytes (same length)
+    ignore_range: bool = False  # answer 200 with the whole file even to a Range request
+    repeat: bool = False  # applies to every GET, never used up
+
+
+@dataclass
+class Seen:
+    method: str
+    path: str
+    headers: dict[str, str]
+    status: int = 0
+
+
+@dataclass
+class Entry:
+    data: bytes | None = None
+    file: Path | None = None
+    etag: str | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+    redirect: str | None = None
+    status: int = 302
+
+    @property
+    def size(self) -> int:
+        if self.data is not None:
+            return len(self.data)
+        return self.file.stat().st_size if self.file is not None else 0
+
+
+class LoopbackServer:
+    """Start with ``with LoopbackServer() as srv:``; ``srv.url('/a.zip')`` is where ``srv.add('/a.zip', b'...')`` is."""
+
+    def __init__(self, files: Mapping[str, bytes] | None = None, root: Path | None = None) -> None:
+        self.root = root
+        self.entries: dict[str, Entry] = {}
+        self.faults: dict[str, list[Fault]] = {}
+        self.requests: list[Seen] = []
+        self.bytes_served: Counter[str] = Counter()
+        self.max_active: Counter[str] = Counter()  # per path
+        self.max_active_all = 0
+        self._active: Counter[str] = Counter()
+        self._lock = threading.Lock()
+        for path, data in (files or {}).items():
+            self.add(path, data)
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+        self.httpd.daemon_threads = True
+        self.httpd.owner = self  # type: ignore[attr-defined]
+        self._thread: threading.Thread | None = None
+
+    # ---- set-up
+    def add(self, path: str, data: bytes, *, etag: str | None = None, headers: Mapping[str, str] | None = None) -> str:
+        tag = etag if etag is not None else '"' + hashlib.md5(data).hexdigest() + '"'
+        self.entries[path] = Entry(data=data, etag=tag or None, headers=dict(headers or {}))
+        return self.url(path)
+
+    def redirect(self, path: str, location: str, *, headers: Mapping[str, str] | None = None, status: int = 302) -> str:
+        self.entries[path] = Entry(redirect=location, headers=dict(headers or {}), status=status)
+        return self.url(path)
+
+    def fault(self, path: str, *faults: Fault) -> None:
+        self.faults.setdefault(path, []).extend(faults)
+
+    # ---- lifecycle
+    @property
+    def base(self) -> str:
+        host, port = self.httpd.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def url(self, path: str) -> str:
+        return self.base + path
+
+    def start(self) -> LoopbackServer:
+        self._thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+    def __enter__(self) -> LoopbackServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # ---- what happened
+    def gets(self, path: str) -> list[Seen]:
+        return [r for r in self.requests if r.method == "GET" and r.path == path]
+
+    def ranges(self, path: str) -> list[str | None]:
+        return [r.headers.get("Range") for r in self.gets(path)]
+
+    # ---- used by the handler
+    def lookup(self, path: str) -> Entry | None:
+        if path in self.entries:
+            return self.entries[path]
+        if self.root is not None:
+            file = (self.root / path.lstrip("/")).resolve()
+            if file.is_file() and self.root.resolve() in file.parents:
+                st = file.stat()
+                return Entry(file=file, etag=f'"{st.st_size:x}-{st.st_mtime_ns:x}"')
+        return None
+
+    def next_fault(self, path: str) -> Fault:
+        with self._lock:
+            queue = self.faults.get(path, [])
+            if not queue:
+                return Fault()
+            return queue[0] if queue[0].repeat else queue.pop(0)
+
+    def record(self, seen: Seen) -> None:
+        with self._lock:
+            self.requests.append(seen)
+
+    def served(self, path: str, n: int) -> None:
+        with self._lock:
+            self.bytes_served[path] += n
+
+    def active(self, path: str, delta: int) -> None:
+        with self._lock:
+            self._active[path] += delta
+            self.max_active[path] = max(self.max_active[path], self._active[path])
+            self.max_active_all = max(self.max_active_all, sum(self._active.values()))
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args: object) -> None:  # keep test output quiet
+        pass
+
+    @property
+    def owner(self) -> LoopbackServer:
+        return self.server.owner  # type: ignore[attr-defined, no-any-return]
+
+    def do_HEAD(self) -> None:
+        self.answer(head=True)
+
+    def do_GET(self) -> None:
+        self.answer(head=False)
+
+    def answer(self, head: bool) -> None:
+        path = unquote(urlsplit(self.path).path)
+        seen = Seen(self.command, path, dict(self.headers.items()))
+        self.owner.record(seen)
+        self.owner.active(path, +1)
+        try:
+            self.respond(path, seen, head)
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True
+        finally:
+            self.owner.active(path, -1)
+
+    def respond(self, path: str, seen: Seen, head: bool) -> None:
+        entry = self.owner.lookup(path)
+        fault = Fault() if head else self.owner.next_fault(path)
+        if fault.status is not None:
+            extra = {"Retry-After": fault.retry_after} if fault.retry_after else {}
+            return self.empty(seen, fault.status, extra)
+        if entry is None:
+            return self.empty(seen, 404, {})
+        if entry.redirect is not None:
+            return self.empty(seen, entry.status, {"Location": entry.redirect, **entry.headers})
+        first, last, status = self.span(entry, fault)
+        if status == 416:
+            return self.empty(seen, 416, {"Content-Range": f"bytes */{entry.size}"})
+        seen.status = status
+        self.send_response(status)
+        self.file_headers(entry, first, last, status)
+        if not head:
+            self.body(path, entry, first, last, fault)
+
+    def span(self, entry: Entry, fault: Fault) -> tuple[int, int, int]:
+        """The byte range to send (inclusive) and the status: 200, 206 or 416."""
+        size, wanted = entry.size, self.headers.get("Range")
+        if_range = self.headers.get("If-Range")
+        if not wanted or fault.ignore_range or (if_range and if_range not in (entry.etag, LAST_MODIFIED)):
+            return 0, size - 1, 200
+        m = RANGE.fullmatch(wanted.strip())
+        if m is None or (not m.group(1) and not m.group(2)):
+            return 0, size - 1, 200
+        if not m.group(1):  # suffix range: the last N bytes
+            return max(0, size - int(m.group(2))), size - 1, 206
+        first = int(m.group(1))
+        last = min(size - 1, int(m.group(2))) if m.group(2) else size - 1
+        return (first, last, 206) if first < size and first <= last else (0, 0, 416)
+
+    def file_headers(self, entry: Entry, first: int, last: int, status: int) -> None:
+        self.send_header("Content-Length", str(last - first + 1))
+        self.send_header("Accept-Ranges", "bytes")
+        self.send_header("Last-Modified", LAST_MODIFIED)
+        if entry.etag:
+            self.send_header("ETag", entry.etag)
+        if status == 206:
+            self.send_header("Content-Range", f"bytes {first}-{last}/{entry.size}")
+        for k, v in entry.headers.items():
+            self.send_header(k, v)
+        self.end_headers()
+
+    def empty(self, seen: Seen, status: int, headers: Mapping[str, str]) -> None:
+        seen.status = status
+        self.send_response(status)
+        for k, v in headers.items():
+            self.send_header(k, v)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def body(self, path: str, entry: Entry, first: int, last: int, fault: Fault) -> None:
+        count = last - first + 1
+        if fault.drop_after is not None:
+            count = min(count, fault.drop_after)
+        if entry.file is not None and not (fault.trickle or fault.corrupt):
+            sent = self.sendfile(entry.file, first, count)  # zero-copy, so the server costs little in benchmarks
+        else:
+            sent = self.write(entry, first, count, fault)
+        self.owner.served(path, sent)
+        if sent < last - first + 1:  # the fault cut the body short: hang up like a dropped connection
+            self.close_connection = True
+            self.connection.shutdown(socket.SHUT_RDWR)
+
+    def write(self, entry: Entry, first: int, count: int, fault: Fault) -> int:
+        step = fault.trickle_chunk if fault.trickle else 1 << 20
+        sent = 0
+        for chunk in _slices(entry, first, count, step):
+            if fault.trickle:
+                time.sleep(fault.trickle)
+            self.wfile.write(chunk.translate(INVERT) if fault.corrupt else chunk)
+            sent += len(chunk)
+        return sent
+
+    def sendfile(self, file: Path, first: int, count: int) -> int:
+        sent = 0
+        with open(file, "rb") as fh:
+            while sent < count:
+                n = os.sendfile(self.connection.fileno(), fh.fileno(), first + sent, count - sent)
+                if n == 0:
+                    break
+                sent += n
+        return sent
+
+
+def _slices(entry: Entry, first: int, count: int, step: int) -> Iterator[bytes]:
+    if entry.data is not None:
+        view = memoryview(entry.data)
+        for at in range(first, first + count, step):
+            yield view[at : min(at + step, first + count)].tobytes()
+        return
+    with open(entry.file or os.devnull, "rb") as fh:
+        fh.seek(first)
+        left = count
+        while left > 0 and (chunk := fh.read(min(step, left))):
+            yield chunk
+            left -= len(chunk)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--root", type=Path, required=True, help="folder to serve")
+    args = parser.parse_args()
+    server = LoopbackServer(root=args.root)
+    print(server.base, flush=True)
+    with contextlib.suppress(KeyboardInterrupt):
+        server.httpd.serve_forever()
+    sys.exit(0)
+
+
+if __name__ == "__main__":
+    main()
