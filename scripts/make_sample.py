@@ -5,6 +5,8 @@ Deterministic: with the same image encoders the output is byte-identical on ever
 member order and encoder settings; nothing depends on the clock or hash order).
 
     python scripts/make_sample.py [--out DIR]     # DIR defaults to src/llavamix/catalog
+
+Needs llavamix importable (``pip install -e .``): the sources and their recipes come from ``sources.toml``.
 """
 
 from __future__ import annotations
@@ -128,7 +130,8 @@ ARCHIVES: dict[str, tuple[str, tuple[Pic, ...]]] = {
 }
 
 # Sources whose sample archives come later: their images, as loose files under sample/_pending/<source>/.
-# Per source: the mix JSON's prefix and the images' file names.
+# Per source: the mix JSON's prefix and the images' file names. The real downloads, to copy when packing them:
+# SAM's zip (layout undocumented), the WebData zips (each nests data/<name>/images/*), OCR-VQA's per-image crawl.
 PENDING_IMAGES: dict[str, tuple[str, tuple[Pic, ...]]] = {
     "sam": ("sam/images", (Pic("sa_10001.jpg", 96, 64), Pic("sa_223750.jpg", 64, 48), Pic("sa_5012.jpg", 48, 72))),
     "ocr_vqa": (
@@ -137,8 +140,14 @@ PENDING_IMAGES: dict[str, tuple[str, tuple[Pic, ...]]] = {
     ),
     "web-celebrity": ("web-celebrity/images", (Pic("Choi_Min-sik.jpg", 48, 64), Pic("Kate_Winslet.jpg", 48, 60))),
     "web-landmark": ("web-landmark/images", (Pic("Eiffel_Tower.jpg", 48, 80), Pic("Golden_Gate_Bridge.jpg", 96, 48))),
-    "wikiart": ("wikiart/images", (Pic("claude-monet_water-lilies-1916.jpg", 80, 56), Pic("hokusai_the-wave.jpg", 72, 48))),
-    "share_textvqa": ("share_textvqa/images", (Pic("0a0bc91825468c45.jpg", 64, 64), Pic("e4b6ca9d1af3f120.jpg", 80, 48))),
+    "wikiart": (
+        "wikiart/images",
+        (Pic("claude-monet_water-lilies-1916.jpg", 80, 56), Pic("hokusai_the-wave.jpg", 72, 48)),
+    ),
+    "share_textvqa": (
+        "share_textvqa/images",
+        (Pic("0a0bc91825468c45.jpg", 64, 64), Pic("e4b6ca9d1af3f120.jpg", 80, 48)),
+    ),
 }
 
 PRETRAIN_PROMPTS = (
@@ -229,7 +238,9 @@ QA = Callable[[random.Random], tuple[str, str]]
 
 
 def _caption(rng: random.Random) -> tuple[str, str]:
-    q = rng.choice(("Describe this image in detail.", "What do you see happening in this image?", "Write a short caption."))
+    q = rng.choice(
+        ("Describe this image in detail.", "What do you see happening in this image?", "Write a short caption.")
+    )
     a = f"A {rng.choice(ADJ)} {rng.choice(NOUN)} {rng.choice(PLACE)}."
     extra = f" In the background there is a {rng.choice(ADJ)} {rng.choice(NOUN)}, and the light is soft."
     return q, a + (extra if "detail" in q else "")
@@ -260,7 +271,9 @@ def _book(rng: random.Random) -> tuple[str, str]:
 
 def _text_in_image(rng: random.Random) -> tuple[str, str]:
     word = rng.choice(("OPEN", "STOP", "Exit 12", "Main St", "SALE 50%", "Café Luna"))
-    return rng.choice((("What is written on the sign?", word), (f"What does the text on the {rng.choice(NOUN)} say?", word)))
+    return rng.choice(
+        (("What is written on the sign?", word), (f"What does the text on the {rng.choice(NOUN)} say?", word))
+    )
 
 
 def _chart(rng: random.Random) -> tuple[str, str]:
@@ -395,7 +408,7 @@ def mix_records(images: list[str]) -> list[dict[str, object]]:
     rng = random.Random(SEED)
     picks = list(images) + [rng.choice(images) for _ in range(MIX_RECORDS - len(images) - MIX_RECORDS // 10)]
     uses: dict[str, int] = {}
-    records = []
+    records: list[dict[str, object]] = []
     for image in picks:
         records.append(image_record(rng, image, _record_id(image, uses.get(image, 0), len(records))))
         uses[image] = uses.get(image, 0) + 1
@@ -407,12 +420,18 @@ def mix_records(images: list[str]) -> list[dict[str, object]]:
 def pretrain_records(members: tuple[Pic, ...]) -> list[dict[str, object]]:
     """The 558K caption JSON's shape: the image path relative to the images folder, one record per image."""
     rng = random.Random(SEED + 1)
-    out = []
+    out: list[dict[str, object]] = []
     for i, pic in enumerate(members):
         prompt = PRETRAIN_PROMPTS[i % len(PRETRAIN_PROMPTS)]
         human = f"{prompt}\n<image>" if i % 2 == 0 else f"<image>\n{prompt}"
         caption = f"{rng.choice(ADJ)} {rng.choice(NOUN)} {rng.choice(PLACE)}"
-        out.append({"id": PurePosixPath(pic.path).stem, "image": pic.path, "conversations": _conversation(human, [("", caption)])})
+        out.append(
+            {
+                "id": PurePosixPath(pic.path).stem,
+                "image": pic.path,
+                "conversations": _conversation(human, [("", caption)]),
+            }
+        )
     return out
 
 

@@ -81,7 +81,7 @@ class LoopbackServer:
         self._lock = threading.Lock()
         for path, data in (files or {}).items():
             self.add(path, data)
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+        self.httpd = _QuietServer(("127.0.0.1", 0), _Handler)
         self.httpd.daemon_threads = True
         self.httpd.owner = self  # type: ignore[attr-defined]
         self._thread: threading.Thread | None = None
@@ -109,7 +109,7 @@ class LoopbackServer:
         return self.base + path
 
     def start(self) -> LoopbackServer:
-        self._thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self._thread = threading.Thread(target=self.httpd.serve_forever, args=(0.05,), daemon=True)
         self._thread.start()
         return self
 
@@ -161,6 +161,14 @@ class LoopbackServer:
             self._active[path] += delta
             self.max_active[path] = max(self.max_active[path], self._active[path])
             self.max_active_all = max(self.max_active_all, sum(self._active.values()))
+
+
+class _QuietServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        if not isinstance(sys.exc_info()[1], ConnectionError):  # clients hanging up is part of the tests
+            super().handle_error(request, client_address)  # type: ignore[arg-type]
 
 
 class _Handler(BaseHTTPRequestHandler):

@@ -10,6 +10,7 @@ from collections.abc import Iterator, Mapping
 from urllib.parse import urlparse
 
 import requests
+import urllib3
 
 from llavamix import __version__
 from llavamix.catalog import Source
@@ -78,9 +79,11 @@ class HttpRemote:
 
 
 def _chunks(resp: requests.Response) -> Iterator[bytes]:
+    """The body as it arrives: read1 hands over every byte received before a drop, so a resume loses none."""
     try:
-        yield from resp.iter_content(CHUNK)
-    except requests.RequestException as exc:  # connection dropped, read timeout, short body
+        while chunk := resp.raw.read1(CHUNK, decode_content=False):
+            yield chunk
+    except (urllib3.exceptions.HTTPError, OSError) as exc:  # connection dropped, read timeout, short body
         raise Transient(f"download interrupted: {exc}") from None
 
 

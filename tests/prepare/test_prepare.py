@@ -1,0 +1,99 @@
+"""``prepare`` end to end on the embedded sample: file:// and loopback HTTP, twice, status and exit codes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from llavamix.catalog import load_catalog
+from llavamix.layout import MIX_JSON
+from llavamix.prepare import PrepareOptions, prepare, source_status
+from tests.httpserver import Fault, LoopbackServer
+from tests.prepare.conftest import http_catalog, run_cli, tree_digest
+
+ARCHIVE_SOURCES = ["mix1m", "llava-pretrain-json", "llava-pretrain-images", "coco", "gqa", "textvqa", "vg1", "vg2",
+                   "vqa_collection", "allava_vflan"]
+
+
+def test_sample_prepare_lays_out_the_training_tree(tmp_path: Path) -> None:
+    root = tmp_path / "data"
+    report = prepare(load_catalog("sample"), ARCHIVE_SOURCES, root, PrepareOptions(jobs=2, verify=False))
+    assert not report.failed
+    assert {s.status for s in report.sources} == {"done"}
+    for folder in ("coco/train2017", "gqa/images", "textvqa/train_images", "vg/VG_100K", "vg/VG_100K_2",
+                   "llava/llava_pretrain/images/00000", "allava_vflan/images/images_191task_1k", "ai2d/images",
+                   "chatqa/train/png", "docvqa/train/documents", "dvqa/images", "geoqa+/images", "synthdog-en/images"):
+        assert any((root / folder).iterdir()), folder
+    assert (root / MIX_JSON).is_file()
+    assert (root / "llava-next" / MIX_JSON.name).read_bytes() == (root / MIX_JSON).read_bytes()
+    assert not list(root.rglob("*.part"))
+    # archives are deleted after a verified extraction
+    assert not [p for p in (root / ".llavamix" / "downloads").rglob("*") if p.is_file()]
+
+
+def test_second_run_does_no_work(tmp_path: Path, sample_server: LoopbackServer) -> None:
+    catalog = load_catalog(http_catalog(tmp_path, sample_server))
+    root = tmp_path / "data"
+    first = prepare(catalog, ARCHIVE_SOURCES, root, PrepareOptions(jobs=3, verify=False))
+    assert not first.failed
+    before, served = tree_digest(root), len(sample_server.requests)
+    second = prepare(catalog, ARCHIVE_SOURCES, root, PrepareOptions(jobs=3, verify=False))
+    assert {s.status for s in second.sources} == {"skipped"}
+    assert len(sample_server.requests) == served
+    assert tree_digest(root) == before
+
+
+def test_http_and_file_give_the_same_tree(tmp_path: Path, sample_server: LoopbackServer) -> None:
+    via_file, via_http = tmp_path / "a", tmp_path / "b"
+    prepare(load_catalog("sample"), ARCHIVE_SOURCES, via_file, PrepareOptions(verify=False))
+    prepare(load_catalog(http_catalog(tmp_path, sample_server)), ARCHIVE_SOURCES, via_http, PrepareOptions(verify=False))
+    assert tree_digest(via_file) == tree_digest(via_http)
+
+
+def test_failed_source_is_named_and_others_complete(tmp_path: Path, sample_server: LoopbackServer) -> None:
+    sample_server.fault("/coco/train2017.zip", Fault(status=404, repeat=True))
+    catalog = load_catalog(http_catalog(tmp_path, sample_server))
+    root = tmp_path / "data"
+    proc = run_cli("prepare", "coco", "gqa", "--catalog", catalog.path, "--root", root)
+    assert proc.returncode == 3, proc.stderr
+    assert "coco" in proc.stderr and "404" in proc.stderr
+    assert (root / "gqa" / "images").is_dir()
+    states = {s.source.name: s.state for s in source_status(catalog, root)}
+    assert states["gqa"] == "present" and states["coco"] == "missing"
+
+
+def test_status_and_sources_json(tmp_path: Path) -> None:
+    root = tmp_path / "data"
+    prepare(load_catalog("sample"), ["coco"], root, PrepareOptions(verify=False))
+    proc = run_cli("status", "--catalog", "sample", "--root", root, "--json", check=True)
+    rows = {r["name"]: r for r in json.loads(proc.stdout)}
+    assert rows["coco"]["state"] == "present"
+    assert rows["coco"]["images"] == rows["coco"]["images_expected"]
+    assert rows["gqa"]["state"] == "missing"
+    listed = json.loads(run_cli("sources", "--catalog", "sample", "--root", root, "--json", check=True).stdout)
+    assert [r["name"] for r in listed] == [r["name"] for r in json.loads(proc.stdout)]
+
+
+def test_unknown_source_is_a_clear_error(tmp_path: Path) -> None:
+    proc = run_cli("prepare", "cocoo", "--catalog", "sample", "--root", tmp_path)
+    assert proc.returncode == 1
+    assert "did you mean 'coco'" in proc.stderr
+
+
+@pytest.mark.parametrize("missing_image", [False, True])
+def test_prepare_cli_verifies_the_mix(tmp_path: Path, missing_image: bool) -> None:
+    root = tmp_path / "data"
+    proc = run_cli("prepare", "--catalog", "sample", "--root", root)
+    assert proc.returncode in (0, 3), proc.stderr
+    first_code = proc.returncode
+    if missing_image:
+        victim = next((root / "coco" / "train2017").iterdir())
+        victim.unlink()
+        proc = run_cli("prepare", "--catalog", "sample", "--root", root)
+        assert proc.returncode == 3
+        assert "missing" in proc.stdout
+    else:
+        proc = run_cli("prepare", "--catalog", "sample", "--root", root)
+        assert proc.returncode == first_code
