@@ -4,8 +4,9 @@
 
 The zip copies the LAION-CC-SBU-558K ``images.zip`` shape: ``00000/``, ``00001/``, ... folders of 1,000 JPEGs
 (crops and resizes of matplotlib's sample photo, ~10-30 KB each), stored without compression like real image zips.
-Each tool extracts into a fresh folder, twice, in rotating order after a ``sync``; the best time of each is reported. llavamix's time
-includes its completion marker and the one ``sync`` it makes before writing it, so ``unzip -q && sync`` is shown too.
+Each tool extracts into a fresh folder, twice, in rotating order after a ``sync``; the best time of each counts.
+llavamix's time includes its completion marker and the one ``sync`` it makes before writing it, so
+``unzip -q && sync`` is shown too. ``--tmp /dev/shm`` takes the disk out of the comparison.
 """
 
 from __future__ import annotations

@@ -161,7 +161,7 @@ def _write_records(path: Path, n_records: int, pool: dict[str, list[str]], seed:
             body = enc.encode(chunk)[1:-1].replace(b'},{"id"', b'},\n{"id"')
             fh.write((b",\n" if lo else b"") + body)
         fh.write(b"]\n")
-    os.replace(tmp, path)
+    tmp.replace(path)
 
 
 def _templates() -> list[tuple[str, bytes]]:
@@ -238,8 +238,10 @@ def main() -> None:
     t0 = time.perf_counter()
     make_mix(args.out, args.records, image_root=args.images, n_images=args.n_images, seed=args.seed)
     size = args.out.stat().st_size
-    print(f"{args.out}: {args.records} records, {size / 1e6:.0f} MB ({size / max(1, args.records):.0f} B/record)"
-          f" in {time.perf_counter() - t0:.1f}s")
+    print(
+        f"{args.out}: {args.records} records, {size / 1e6:.0f} MB ({size / max(1, args.records):.0f} B/record)"
+        f" in {time.perf_counter() - t0:.1f}s"
+    )
 
 
 if __name__ == "__main__":

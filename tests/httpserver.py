@@ -19,6 +19,7 @@ import time
 from collections import Counter
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -46,7 +47,7 @@ class Fault:
 class Seen:
     method: str
     path: str
-    headers: dict[str, str]
+    headers: Message  # case-insensitive, like HTTP header names
     status: int = 0
 
 
@@ -102,8 +103,8 @@ class LoopbackServer:
     # ---- lifecycle
     @property
     def base(self) -> str:
-        host, port = self.httpd.server_address[:2]
-        return f"http://{host}:{port}"
+        port = self.httpd.server_address[1]
+        return f"http://127.0.0.1:{port}"
 
     def url(self, path: str) -> str:
         return self.base + path
@@ -179,7 +180,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     @property
     def owner(self) -> LoopbackServer:
-        return self.server.owner  # type: ignore[attr-defined, no-any-return]
+        return self.server.owner  # type: ignore[attr-defined]
 
     def do_HEAD(self) -> None:
         self.answer(head=True)
@@ -189,7 +190,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def answer(self, head: bool) -> None:
         path = unquote(urlsplit(self.path).path)
-        seen = Seen(self.command, path, dict(self.headers.items()))
+        seen = Seen(self.command, path, self.headers)
         self.owner.record(seen)
         self.owner.active(path, +1)
         try:

@@ -18,6 +18,9 @@ from rich.table import Table
 
 from llavamix import __version__, fetch
 from llavamix import prepare as prepare_mod
+from llavamix import stats, verify
+from llavamix import index as index_stage
+from llavamix import pack as pack_stage
 from llavamix.catalog import load_catalog, resolve_names
 from llavamix.errors import LlavamixError
 from llavamix.io import human_bytes
@@ -72,7 +75,7 @@ class RichProgress(Progress):
             self.bars.remove_task(self.tasks[key])
         self.tasks[key] = self.bars.add_task(key, total=total, completed=completed, unit=unit)
         if unit == "B" and total:
-            grand = self.bars.tasks[self.total].total or 0
+            grand = self.bars._tasks[self.total].total or 0  # by id: list positions shift when tasks are removed
             self.bars.update(self.total, total=grand + total, advance=completed)
 
     def advance(self, key: str, n: int) -> None:
@@ -80,7 +83,7 @@ class RichProgress(Progress):
         if task is None:
             return
         self.bars.advance(task, n)
-        if self.bars.tasks[task].fields.get("unit", "B") == "B":
+        if self.bars._tasks[task].fields.get("unit", "B") == "B":
             self.bars.advance(self.total, n)
 
     def finish(self, key: str) -> None:
@@ -271,7 +274,203 @@ def render_prepare(report: prepare_mod.PrepareReport) -> None:
 # --- verify and stats commands ---
 
 
+@cli.command(name="verify")
+@click.argument("mix", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@root_option()
+@click.option("--deep", is_flag=True, help="Decode every image in full (catches truncated and corrupt files).")
+@click.option("--jobs", "-j", type=click.IntRange(1), default=None, help="Worker processes [default: all cores].")
+@click.option("--report", "report_path", type=click.Path(dir_okay=False, path_type=Path), help="Write the JSON report.")
+@click.option("--html", "html_path", type=click.Path(dir_okay=False, path_type=Path), help="Write an HTML report.")
+@click.option("--write-clean", "clean_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the mix without the records that have an error.")
+@click.option("--no-cache", is_flag=True, help="Decode every image again instead of reusing cached verdicts.")
+@handle_errors
+def verify_cmd(
+    mix: Path, root: Path, deep: bool, jobs: int | None, report_path: Path | None, html_path: Path | None,
+    clean_path: Path | None, no_cache: bool,
+) -> None:
+    """Check that every record of MIX trains: record structure, and each image under ROOT (exit 3 on errors)."""
+    with progress_bars() as bars:
+        options = verify.VerifyOptions(
+            deep=deep, jobs=jobs, cache=not no_cache, profile=html_path is not None, progress=RichProgress(bars)
+        )
+        report = verify.verify_mix(mix, root, options)
+    render_verify_summary(report)
+    if report_path is not None:
+        report.write_json(report_path)
+    if html_path is not None:
+        verify.write_html(report, html_path)
+    if clean_path is not None:
+        kept = verify.write_clean(mix, report, clean_path)
+        console.print(f"wrote {kept:,} error-free records to {clean_path}", highlight=False)
+    if report.error_count:
+        sys.exit(EXIT_PARTIAL)
+
+
+def render_verify_summary(report: verify.VerifyReport) -> None:
+    table = Table(title=f"verify {report.mix}" + (" (deep)" if report.deep else ""))
+    for col in ("source", "records", "errors"):
+        table.add_column(col, justify="left" if col == "source" else "right")
+    for name, count in sorted(report.by_source.items()):
+        errors = f"[red]{count.errors:,}[/]" if count.errors else "0"
+        table.add_row(name, f"{count.records:,}", errors)
+    table.add_row("[bold]total", f"[bold]{report.records:,}", f"[bold]{report.error_count:,}")
+    console.print(table)
+    for code, n in report.errors.items():
+        console.print(f"[red]{code}[/]: {n:,} - {verify.REASONS[code]}", highlight=False)
+    for code, n in report.warnings.items():
+        console.print(f"[yellow]{code}[/]: {n:,} - {verify.REASONS[code]}", highlight=False)
+    if report.error_count:
+        console.print(
+            f"{report.error_count:,} of {report.records:,} records would fail training; fix the data or drop them "
+            "with --write-clean OUT.json (--report R.json lists each one).", highlight=False,
+        )
+    else:
+        console.print(f"[green]all {report.records:,} records ok[/] ({report.images:,} images checked)")
+
+
+@cli.command(name="stats")
+@click.argument("mix", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--root", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="The data root; with it, image sizes and visual tokens are reported too.")
+@click.option("--json", "as_json", is_flag=True, help="Print the stats as JSON.")
+@click.option("--html", "html_path", type=click.Path(dir_okay=False, path_type=Path), help="Write an HTML report.")
+@click.option("--jobs", "-j", type=click.IntRange(1), default=None, help="Worker processes [default: all cores].")
+@handle_errors
+def stats_cmd(mix: Path, root: Path | None, as_json: bool, html_path: Path | None, jobs: int | None) -> None:
+    """Describe MIX: composition per source, turns, words as the training sampler counts them, image sizes."""
+    with progress_bars() as bars:
+        report = stats.compute_stats(mix, root, stats.StatsOptions(jobs=jobs, progress=RichProgress(bars)))
+    if html_path is not None:
+        stats.write_html(report, html_path)
+    if as_json:
+        click.echo(json.dumps(report.to_json(), indent=2))
+        return
+    render_stats(report)
+
+
+def render_stats(report: stats.StatsReport) -> None:
+    data = report.to_json()
+    table = Table(title=f"stats {report.mix}")
+    for col in ("source", "records", "share", "images"):
+        table.add_column(col, justify="left" if col == "source" else "right")
+    for name, entry in data["by_source"].items():
+        share = f"{100 * entry['records'] / max(1, report.records):.1f}%"
+        table.add_row(name, f"{entry['records']:,}", share, f"{entry['images']:,}")
+    console.print(table)
+    words = data["modality_lengths"]
+    console.print(
+        f"{report.records:,} records: {report.with_image:,} with an image, {report.text_only:,} text-only, "
+        f"{report.malformed:,} malformed; turns per record "
+        f"{sum(report.turns) / max(1, len(report.turns)):.1f} on average", highlight=False,
+    )
+    if report.lengths:
+        lengths = data["lengths"]
+        console.print(f"sampler lengths: median {lengths['median']}, p95 {lengths['p95']}, max {lengths['max']} "
+                      f"(text-only modality lengths are negative: min {words['min']})", highlight=False)
+    if data.get("visual_tokens"):
+        tokens = data["visual_tokens"]
+        console.print(f"{len(report.sizes):,} images read ({report.unreadable:,} unreadable); anyres visual tokens "
+                      f"per image: median {tokens['median']}, p95 {tokens['p95']}, max {tokens['max']}",
+                      highlight=False)
+
+
 # --- index and pack commands ---
+
+
+class CountProgress(Progress):
+    """One bar per running piece of work, counting items (records) rather than bytes."""
+
+    def __init__(self, bars: rich.progress.Progress) -> None:
+        self.bars = bars
+        self.tasks: dict[str, rich.progress.TaskID] = {}
+
+    def start(self, key: str, total: int | None, unit: str = "B", *, completed: int = 0) -> None:
+        self.tasks[key] = self.bars.add_task(f"{key} ({unit})", total=total, completed=completed)
+
+    def advance(self, key: str, n: int) -> None:
+        if key in self.tasks:
+            self.bars.advance(self.tasks[key], n)
+
+    def finish(self, key: str) -> None:
+        if key in self.tasks:
+            self.bars.remove_task(self.tasks.pop(key))
+
+
+def count_bars() -> rich.progress.Progress:
+    return rich.progress.Progress(
+        rich.progress.TextColumn("{task.description:<24}"),
+        rich.progress.BarColumn(),
+        rich.progress.MofNCompleteColumn(),
+        rich.progress.TimeRemainingColumn(),
+        console=err_console,
+        transient=True,
+        disable=not err_console.is_terminal,
+    )
+
+
+@cli.command(name="index")
+@click.argument("mix", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--out", "-o", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="The index file to write, e.g. MIX.idx.")
+@click.option("--jobs", "-j", type=click.IntRange(1), default=2, show_default=True,
+              help="Processes that decode records while one writes.")
+@handle_errors
+def index_cmd(mix: Path, out: Path, jobs: int) -> None:
+    """Build a compact memory-mapped index of MIX: instant open, shared pages, the sampler's lengths."""
+    with count_bars() as bars:
+        report = index_stage.build_index(mix, out, index_stage.IndexOptions(jobs=jobs, progress=CountProgress(bars)))
+    console.print(
+        f"{report.path}: {report.records:,} records ({report.images:,} with an image, {report.text_only:,} "
+        f"text-only), {human_bytes(report.bytes)}, built in {report.seconds:.1f}s",
+        highlight=False,
+    )
+
+
+@cli.command(name="pack")
+@click.argument("mix", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@root_option()
+@click.option("--out", "-o", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Folder that receives the shards and the manifest.")
+@click.option("--format", "fmt", type=click.Choice(["webdataset", "parquet"]), default="webdataset",
+              show_default=True, help="WebDataset tar shards or Parquet shards with embedded images.")
+@click.option("--shard-size", default="1GB", show_default=True,
+              help="Bytes per shard (1GB, 500MB, 2GiB) or records per shard (a plain number: 10000).")
+@click.option("--name", default=None, help="Shard name prefix [default: the mix file's stem].")
+@click.option("--jobs", "-j", type=click.IntRange(1), default=4, show_default=True, help="Shards written in parallel.")
+@click.option("--on-error", type=click.Choice(["fail", "skip"]), default="fail", show_default=True,
+              help="A record that cannot be packed (missing or null image, malformed): stop before writing "
+              "anything, or leave it out and list it in the manifest.")
+@handle_errors
+def pack_cmd(mix: Path, root: Path, out: Path, fmt: str, shard_size: str, name: str | None, jobs: int,
+             on_error: str) -> None:
+    """Pack MIX and its images into WebDataset or Parquet shards; resumable, the manifest is written last."""
+    size = pack_stage.ShardSize.parse(shard_size)
+    with count_bars() as bars:
+        options = pack_stage.PackOptions(format=fmt, shard_size=size, name=name, jobs=jobs,  # type: ignore[arg-type]
+                                         on_error=on_error, progress=CountProgress(bars))  # type: ignore[arg-type]
+        report = pack_stage.pack_mix(mix, root, out, options)
+    render_pack(report)
+    for problem in report.problems[:10]:
+        err_console.print(f"[yellow]left out[/yellow] record {problem.index} (id {problem.id!r}): {problem.code} "
+                          f"{problem.path or problem.detail}", highlight=False)
+    if report.problems:
+        err_console.print(f"{len(report.problems)} record(s) left out; all are listed in the manifest.")
+    _exit_for_failures(report.failed)
+    if report.problems:
+        sys.exit(EXIT_PARTIAL)
+
+
+def render_pack(report: pack_stage.PackReport) -> None:
+    table = Table(title=f"pack ({report.format}) -> {report.out_dir}")
+    for col in ("shards", "written", "reused", "failed", "records", "images", "size", "time"):
+        table.add_column(col, justify="right")
+    table.add_row(str(len(report.shards)), str(len(report.written)), str(len(report.reused)),
+                  str(len(report.failed)), f"{report.packed:,}/{report.records:,}", f"{report.images:,}",
+                  human_bytes(report.bytes), f"{report.seconds:.1f}s")
+    console.print(table)
+    if report.manifest is not None:
+        console.print(f"manifest: {report.manifest}", highlight=False)
 
 
 def main() -> None:

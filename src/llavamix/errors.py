@@ -41,3 +41,11 @@ class DiskSpaceError(LlavamixError):
 
 class MixFormatError(LlavamixError):
     """A mix JSON file is malformed; the message gives the byte offset and a snippet."""
+
+
+class BadSampleError(LlavamixError):
+    """A training sample cannot be built (missing or undecodable image, untrainable record); names id and path."""
+
+
+class PackError(LlavamixError):
+    """Records of a mix cannot be packed (e.g. missing images); the message names them and what to do."""

@@ -27,14 +27,16 @@ def payload(n: int, seed: int = 0) -> bytes:
     return bytes(out[:n])
 
 
-def source(name: str, url: str, data: bytes | None = None, *, checksum: str | None = "md5", size: bool = True) -> Source:
+def source(
+    name: str, url: str, data: bytes | None = None, *, checksum: str | None = "md5", size: bool = True
+) -> Source:
     """A catalog source for ``url``; with ``data``, its size and ``checksum`` (md5/sha256/None) are filled in."""
     extra: dict[str, object] = {}
     if data is not None and size:
         extra["size"] = len(data)
     if data is not None and checksum:
         extra[checksum] = hashlib.new(checksum, data).hexdigest()
-    return Source(name=name, url=url, into=name, **extra)  # type: ignore[arg-type]
+    return Source(name=name, url=url, into=name, **extra)
 
 
 class RecordingProgress(Progress):

@@ -36,6 +36,8 @@ class Member:
 
 
 class Reader(Protocol):
+    threadsafe: bool  # whether ``open`` may be called from several threads at once
+
     def members(self) -> list[Member]: ...
 
     def open(self, member: Member) -> IO[bytes]: ...
@@ -49,6 +51,8 @@ def corrupt(archive: Path, exc: BaseException) -> CorruptArchiveError:
 
 
 class ZipReader:
+    threadsafe = True  # zipfile serialises its seeks and reads on the shared file under a lock
+
     def __init__(self, archive: Path, zf: zipfile.ZipFile) -> None:
         self.archive, self._zf = archive, zf
 
@@ -66,6 +70,8 @@ class ZipReader:
 
 
 class TarReader:
+    threadsafe = False
+
     def __init__(self, archive: Path, tf: tarfile.TarFile) -> None:
         self.archive, self._tf = archive, tf
 

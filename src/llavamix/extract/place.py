@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import shutil
 from pathlib import Path
 
@@ -21,10 +22,10 @@ def place_file(source: Source, archive: Path, layout: Layout, options: ExtractOp
     try:
         if dest.exists() and dest.samefile(archive):
             pass  # the download folder is the target folder: already in place
-        elif options.keep_archive or archive.stat().st_dev != dest.parent.stat().st_dev:
-            _copy(source, archive, dest, options)
+        elif options.keep_archive:
+            _copy(archive, dest, options)
         else:
-            archive.replace(dest)
+            _move(archive, dest, options)
         options.progress.advance(source.name, size)
     finally:
         options.progress.finish(source.name)
@@ -32,7 +33,16 @@ def place_file(source: Source, archive: Path, layout: Layout, options: ExtractOp
     return Extracted(source.name, 1, size, [rel])
 
 
-def _copy(source: Source, archive: Path, dest: Path, options: ExtractOptions) -> None:
+def _move(archive: Path, dest: Path, options: ExtractOptions) -> None:
+    try:
+        archive.replace(dest)
+    except OSError as exc:
+        if exc.errno != errno.EXDEV:
+            raise
+        _copy(archive, dest, options)  # the downloads folder is on another filesystem
+
+
+def _copy(archive: Path, dest: Path, options: ExtractOptions) -> None:
     if options.check_space:
         check_space(archive, dest.parent, archive.stat().st_size)
     tmp = part_path(dest)

@@ -56,29 +56,31 @@ def roots(into: str, plan: Plan) -> list[str]:
     """Folders (relative to the data root) that receive the plan's files: the known image prefix a file lands
     under (``layout.PREFIX_SOURCES``), else the target folder's first level below ``into``."""
     base = PurePosixPath(into)
-    by_parent: dict[PurePosixPath, str] = {}
+    by_folder: dict[str, str] = {}  # keyed by the member's folder as text: cheap for 500K members
     for _, rel in files_of(plan):
-        if rel.parent not in by_parent:
-            by_parent[rel.parent] = _root_of(base, rel)
-    return sorted(set(by_parent.values()))
+        folder = str(rel).rpartition("/")[0]
+        if folder not in by_folder:
+            by_folder[folder] = _root_of(base, folder)
+    return sorted(set(by_folder.values()))
 
 
-def _root_of(base: PurePosixPath, rel: PurePosixPath) -> str:
-    landed = (base / rel).as_posix()
+def _root_of(base: PurePosixPath, folder: str) -> str:
+    landed = (base / folder).as_posix() + "/"
     known = [p for p in PREFIX_SOURCES if landed.startswith(p + "/")]
     if known:
         return max(known, key=len)
-    return (base / rel.parts[0]).as_posix() if len(rel.parts) > 1 else base.as_posix()
+    return (base / folder.partition("/")[0]).as_posix()
 
 
 def bytes_to_write(plan: Plan, target: Path) -> int:
     """Bytes the plan adds to the disk: a file already in place (from a killed run) only counts its growth."""
     total = 0
-    folder_exists: dict[PurePosixPath, bool] = {}
+    folder_exists: dict[str, bool] = {}
     for m, rel in files_of(plan):
-        if rel.parent not in folder_exists:
-            folder_exists[rel.parent] = (target / rel.parent).is_dir()
-        old = _size_or_zero(target / rel) if folder_exists[rel.parent] else 0
+        folder = str(rel).rpartition("/")[0]
+        if folder not in folder_exists:
+            folder_exists[folder] = (target / folder).is_dir()
+        old = _size_or_zero(target / rel) if folder_exists[folder] else 0
         total += max(0, m.size - old)
     return total
 

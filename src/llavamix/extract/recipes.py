@@ -6,6 +6,7 @@ A new awkward source (SAM, WebData, OCR-VQA) is one function and one entry in ``
 from __future__ import annotations
 
 import logging
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 
@@ -84,6 +85,7 @@ def extract_source(
     if not archive.is_file():
         raise ConfigError(f"{archive} not found; download it first (llavamix fetch {source.name})")
     result = recipe(source, archive, layout, options)
+    shutil.rmtree(layout.staging(source.name), ignore_errors=True)  # a killed run's, whatever recipe it ran
     write_marker(layout, result)
     _drop_archive(archive, layout, result, options)
     log.info("extracted %s: %d files, %d bytes into %s", source.name, result.files, result.bytes, result.roots)

@@ -41,7 +41,7 @@ def _unpack_listed(source: Source, archive: Path, target: Path, options: Extract
             check_space(archive, target, bytes_to_write(plan, target))
         options.progress.start(source.name, sum(m.size for m, _ in files_of(plan)), "B")
         log.info("extracting %s: %d members into %s", archive.name, len(plan), target)
-        write_plan(reader, plan, target, options.progress, source.name)
+        write_plan(reader, plan, target, options.progress, source.name, options.jobs)
     return plan
 
 

@@ -31,8 +31,9 @@ def manual_route(url: str, dest: Path) -> str:
     return f"download {url} by hand (e.g. in a browser), put it at {dest}, then rerun"
 
 
-def download(remote: Remote, dest: Path, expected: Expected, options: FetchOptions, *, key: str,
-             limiter: HostLimiter) -> Landed:
+def download(
+    remote: Remote, dest: Path, expected: Expected, options: FetchOptions, *, key: str, limiter: HostLimiter
+) -> Landed:
     """Download ``remote`` to ``dest`` through ``dest.part``; a checksum mismatch gets one fresh try."""
     run = _Run(remote, dest, expected, options, key, limiter)
     try:
@@ -44,8 +45,9 @@ def download(remote: Remote, dest: Path, expected: Expected, options: FetchOptio
 class _Run:
     """One source's download: the part file, its attempts and its progress bar."""
 
-    def __init__(self, remote: Remote, dest: Path, expected: Expected, options: FetchOptions, key: str,
-                 limiter: HostLimiter) -> None:
+    def __init__(
+        self, remote: Remote, dest: Path, expected: Expected, options: FetchOptions, key: str, limiter: HostLimiter
+    ) -> None:
         self.remote, self.dest, self.expected, self.options = remote, dest, expected, options
         self.key, self.limiter = key, limiter
         self.policy = RetryPolicy(retries=options.retries, base_delay=options.backoff, max_delay=options.max_backoff)
@@ -59,16 +61,20 @@ class _Run:
             resumed = part.size > 0
             try:
                 self.fill(part)
-            finally:
-                part.close()
+            except BaseException:
+                part.abandon()
+                raise
+            part.close()
             problem = self.mismatch(part)
             if not problem:
                 part.commit()
                 return Landed(part.size, self.digest(part), resumed)
             log.warning("%s: %s; deleting it and downloading again from zero (try %d of 2)", self.dest, problem, round_)
             part.discard()
-        raise ChecksumError(f"{self.remote.url} twice gave a file with {problem}; the server may be serving a "
-                            f"different version (update the catalog), or {manual_route(self.remote.url, self.dest)}")
+        raise ChecksumError(
+            f"{self.remote.url} twice gave a file with {problem}; the server may be serving a "
+            f"different version (update the catalog), or {manual_route(self.remote.url, self.dest)}"
+        )
 
     def digest(self, part: PartFile) -> str | None:
         return f"{part.algo}:{part.hexdigest()}" if part.algo else None
@@ -106,8 +112,10 @@ class _Run:
 
     def pause(self, exc: Transient, failures: int) -> None:
         if failures > self.options.retries:
-            raise FetchError(f"{self.remote.url}: {exc} (gave up after {failures} attempts); rerun to resume "
-                             f"where it stopped, or {manual_route(self.remote.url, self.dest)}")
+            raise FetchError(
+                f"{self.remote.url}: {exc} (gave up after {failures} attempts); rerun to resume "
+                f"where it stopped, or {manual_route(self.remote.url, self.dest)}"
+            )
         wait = self.policy.delay(failures) if exc.retry_after is None else min(exc.retry_after, MAX_RETRY_AFTER)
         log.info("%s: %s; retry %d/%d in %.1fs", self.remote.url, exc, failures, self.options.retries, wait)
         time.sleep(wait)
@@ -129,8 +137,10 @@ class _Run:
     def check_total(self, body: Body) -> None:
         want = self.expected.size
         if want is not None and body.total is not None and body.total != want:
-            raise ChecksumError(f"{self.remote.url} is {body.total} bytes but the catalog says {want}; "
-                                f"fix the catalog's size, or {manual_route(self.remote.url, self.dest)}")
+            raise ChecksumError(
+                f"{self.remote.url} is {body.total} bytes where {want} were expected; the server may be serving a "
+                f"different version (fix the catalog's size), or {manual_route(self.remote.url, self.dest)}"
+            )
 
     def start_progress(self, total: int | None, done: int) -> None:
         """Start the bar, or restart it when the bytes on disk are no longer the ones it counted."""

@@ -24,8 +24,14 @@ CONTENT_RANGE = re.compile(r"bytes\s+(?:(\d+)-(\d+)|\*)/(\d+|\*)")
 class HttpRemote:
     """A URL read with one requests Session (connection reuse across retries)."""
 
-    def __init__(self, url: str, options: FetchOptions, *, headers: Mapping[str, str] | None = None,
-                 expected: Expected | None = None) -> None:
+    def __init__(
+        self,
+        url: str,
+        options: FetchOptions,
+        *,
+        headers: Mapping[str, str] | None = None,
+        expected: Expected | None = None,
+    ) -> None:
         self.url = url
         self.host = urlparse(url).hostname or ""
         self.expected = expected or Expected()
@@ -44,6 +50,8 @@ class HttpRemote:
                 headers["If-Range"] = validator  # a changed file comes back whole (200) instead of spliced
         try:
             resp = self.session.get(self.url, headers=headers, stream=True, timeout=self.timeout)
+        except requests.exceptions.SSLError as exc:  # a certificate problem does not heal by retrying
+            raise Refused(f"{self.url}: TLS failed ({exc}); check the system's CA certificates") from None
         except (requests.ConnectionError, requests.Timeout) as exc:
             raise Transient(f"cannot connect: {exc}") from None
         except requests.RequestException as exc:

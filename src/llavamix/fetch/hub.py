@@ -13,6 +13,7 @@ from huggingface_hub import HfFileMetadata, constants, get_hf_file_metadata, hf_
 from huggingface_hub.errors import EntryNotFoundError, GatedRepoError, HfHubHTTPError, RepositoryNotFoundError
 from huggingface_hub.utils import build_hf_headers
 
+from llavamix import __version__
 from llavamix.catalog import Source
 from llavamix.errors import ConfigError, FetchError
 from llavamix.fetch.http import HttpRemote
@@ -49,7 +50,8 @@ def remote(source: Source, options: FetchOptions) -> HttpRemote:
     repo_id, revision, filename = parse(source.url)
     base = endpoint()
     url = hf_hub_url(repo_id, filename, repo_type="dataset", revision=revision, endpoint=base)
-    headers = build_hf_headers()  # carries HF_TOKEN; requests drops it when redirected off the Hub
+    # carries HF_TOKEN; requests drops it when redirected off the Hub
+    headers = build_hf_headers(library_name="llavamix", library_version=__version__)
     meta = _metadata(url, base, repo_id, options)
     sha = lfs_sha256(meta.etag)
     return HttpRemote(url, options, headers=headers, expected=Expected(meta.size, ("sha256", sha) if sha else None))
@@ -59,13 +61,17 @@ def _metadata(url: str, base: str, repo_id: str, options: FetchOptions) -> HfFil
     try:
         return get_hf_file_metadata(url, endpoint=base, timeout=options.timeout, retry_on_errors=True)
     except GatedRepoError:
-        raise FetchError(f"{base}/datasets/{repo_id} is gated: accept its terms on that page, then set HF_TOKEN "
-                         "(or run `hf auth login`) and rerun") from None
+        raise FetchError(
+            f"{base}/datasets/{repo_id} is gated: accept its terms on that page, then set HF_TOKEN "
+            "(or run `hf auth login`) and rerun"
+        ) from None
     except RepositoryNotFoundError:
-        raise FetchError(f"{base}/datasets/{repo_id} not found (or private: set HF_TOKEN); check the catalog's "
-                         "url") from None
+        raise FetchError(
+            f"{base}/datasets/{repo_id} not found (or private: set HF_TOKEN); check the catalog's url"
+        ) from None
     except EntryNotFoundError:
         raise FetchError(f"{url} does not exist on the Hub; check the catalog's url") from None
     except HUB_FAILURES as exc:
-        raise FetchError(f"cannot get {url} from the Hub: {exc}; check the network (HF_ENDPOINT selects a mirror) "
-                         "and rerun") from None
+        raise FetchError(
+            f"cannot get {url} from the Hub: {exc}; check the network (HF_ENDPOINT selects a mirror) and rerun"
+        ) from None

@@ -45,8 +45,9 @@ def is_fetched(source: Source, layout: Layout) -> bool:
     return _present(source, layout) is not None
 
 
-def fetch_source(source: Source, layout: Layout, options: FetchOptions = DEFAULTS, *,
-                 limiter: HostLimiter | None = None) -> Fetched:
+def fetch_source(
+    source: Source, layout: Layout, options: FetchOptions = DEFAULTS, *, limiter: HostLimiter | None = None
+) -> Fetched:
     """Bring one source's file to its downloads path, verified; raises FetchError (or ChecksumError)."""
     present = _present(source, layout)
     if present is not None:
@@ -60,16 +61,26 @@ def fetch_source(source: Source, layout: Layout, options: FetchOptions = DEFAULT
     if dest.exists():
         fetched = adopt(source, dest, expected, options)
     else:
-        landed = download(remote, dest, expected, options, key=source.name,
-                          limiter=limiter or HostLimiter(default=options.host_connections))
+        landed = download(
+            remote,
+            dest,
+            expected,
+            options,
+            key=source.name,
+            limiter=limiter or HostLimiter(default=options.host_connections),
+        )
         fetched = Fetched(source.name, dest, landed.size, "resumed" if landed.resumed else "downloaded", landed.digest)
     _write_marker(layout.marker(source.name, STAGE), fetched)
     log.info("%s: %s %s (%d bytes)", source.name, fetched.how, dest, fetched.size)
     return fetched
 
 
-def fetch_sources(sources: Sequence[Source], layout: Layout, options: FetchOptions = DEFAULTS,
-                  host_caps: Mapping[str, int] | None = None) -> FetchReport:
+def fetch_sources(
+    sources: Sequence[Source],
+    layout: Layout,
+    options: FetchOptions = DEFAULTS,
+    host_caps: Mapping[str, int] | None = None,
+) -> FetchReport:
     """Fetch every source, ``options.jobs`` at a time; one source's failure is reported, never raised."""
     limiter = HostLimiter(host_caps, options.host_connections)
 
@@ -125,8 +136,10 @@ def adopt(source: Source, dest: Path, expected: Expected, options: FetchOptions)
         problem = "" if got == want else f"{algo} {got} where {want} was expected"
     if problem:
         aside = _set_aside(dest)
-        raise ChecksumError(f"{dest} was already there but has {problem}; moved it to {aside} (not deleted); "
-                            f"rerun to download {source.url}, or put the right file at {dest}")
+        raise ChecksumError(
+            f"{dest} was already there but has {problem}; moved it to {aside} (not deleted); "
+            f"rerun to download {source.url}, or put the right file at {dest}"
+        )
     if expected.size is None and expected.checksum is None:
         log.warning("%s: adopting %s unchecked: the catalog gives no size or checksum", source.name, dest)
     part_path(dest).unlink(missing_ok=True)  # a stale partial download is no longer needed

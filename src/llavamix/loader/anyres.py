@@ -1,30 +1,16 @@
-"""LLaVA-NeXT "anyres" geometry: which grid resolution an image gets, how it is fitted into it, how it is tiled."""
+"""LLaVA-NeXT "anyres" geometry: how an image is fitted into its grid resolution and cut into tiles.
+
+The grid resolution itself is ``llavamix.records.anyres.best_resolution`` (shared with the statistics).
+"""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
 
+from llavamix.records.anyres import best_resolution
+
 Size = tuple[int, int]  # (width, height), PIL's order
-
-
-def best_resolution(size: Size, candidates: Sequence[Sequence[int]]) -> Size:
-    """The candidate (width, height) that keeps the most image pixels after an aspect-preserving downscale.
-
-    Ties on kept pixels go to the candidate with the least unused area; the first candidate wins a full tie.
-    """
-    width, height = size
-    best: Size | None = None
-    best_kept, best_waste = 0, math.inf
-    for cw, ch in candidates:
-        scale = min(cw / width, ch / height)
-        kept = min(int(width * scale) * int(height * scale), width * height)
-        waste = cw * ch - kept
-        if kept > best_kept or (kept == best_kept and waste < best_waste):
-            best, best_kept, best_waste = (int(cw), int(ch)), kept, waste
-    if best is None:
-        raise ValueError(f"no grid resolution fits an image of {width}x{height}")
-    return best
 
 
 def fitted_size(size: Size, target: Size) -> Size:
@@ -47,7 +33,10 @@ def tile_counts(target: Size, patch: int) -> Size:
     return math.ceil(target[0] / patch), math.ceil(target[1] / patch)
 
 
-def grid_shape(size: Size, candidates: Sequence[Sequence[int]], patch: int) -> Size:
+def grid_shape(size: Size, candidates: Sequence[tuple[int, int]], patch: int) -> Size:
     """The feature grid (across, down) the model unpads for an image of ``size``: whole patches only."""
     width, height = best_resolution(size, candidates)
     return width // patch, height // patch
+
+
+__all__ = ["Size", "best_resolution", "fitted_size", "grid_shape", "paste_offset", "tile_counts"]

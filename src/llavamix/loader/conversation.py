@@ -37,8 +37,8 @@ class Template:
         """The full prompt for ``(role, text)`` pairs already mapped through :meth:`role`."""
         if self.style == "two":
             seps = (self.sep, self.sep2)
-            body = "".join(f"{role}: {text}{seps[i % 2]}" if text else f"{role}:" for i, (role, text) in enumerate(turns))
-            return self.system + self.sep + body
+            body = (f"{role}: {text}{seps[i % 2]}" if text else f"{role}:" for i, (role, text) in enumerate(turns))
+            return self.system + self.sep + "".join(body)
         if self.style == "headers":
             return self.system + self.sep + "".join(role + text + self.sep if text else role for role, text in turns)
         raise ValueError(f"template {self.name!r} renders pairs, not turns")

@@ -24,7 +24,9 @@ if TYPE_CHECKING:
 def load_rgb(source: Path | str | Any) -> Image.Image:
     """Open an image file (or file object) and convert it to RGB the way the reference does."""
     with Image.open(source) as img:
-        return img.convert("RGB")
+        img.load()
+        # convert() of an RGB image is a plain copy; the decoded image itself has the same pixels
+        return img if img.mode == "RGB" else img.convert("RGB")
 
 
 class ImageProcessor:
@@ -53,14 +55,20 @@ class ImageProcessor:
         target = best_resolution(image.size, self.config.pinpoints)
         fitted = fitted_size(image.size, target)
         cols, rows = tile_counts(target, size)
-        # zero canvas = the reference's black padding plus PIL's zero fill when a crop overhangs the edge
-        canvas = np.zeros((rows * size, cols * size, 3), dtype=np.uint8)
-        x, y = paste_offset(fitted, target)
-        canvas[y : y + fitted[1], x : x + fitted[0]] = np.asarray(image.resize(fitted))
-        tiles = canvas.reshape(rows, size, cols, size, 3).transpose(0, 2, 1, 3, 4).reshape(-1, size, size, 3)
         out = np.empty((1 + rows * cols, 3, size, size), dtype=np.float32)
         self._normalise(np.asarray(image.resize((size, size)))[None], out[:1])
-        self._normalise(tiles, out[1:])
+        # the reference pastes the fitted image on a black canvas (and PIL zero-fills crops past its edge):
+        # every tile starts as normalised black, then the part of the image it covers is written over it
+        out[1:] = self.lut[:, 0][None, :, None, None]
+        pixels = np.asarray(image.resize(fitted))
+        x0, y0 = paste_offset(fitted, target)
+        for k in range(rows * cols):
+            top, left = (k // cols) * size, (k % cols) * size
+            y1, y2 = max(top, y0), min(top + size, y0 + fitted[1])
+            x1, x2 = max(left, x0), min(left + size, x0 + fitted[0])
+            if y1 < y2 and x1 < x2:
+                tile = out[1 + k : 2 + k, :, y1 - top : y2 - top, x1 - left : x2 - left]
+                self._normalise(pixels[None, y1 - y0 : y2 - y0, x1 - x0 : x2 - x0], tile)
         return self.torch.from_numpy(out)
 
     def clip(self, image: Image.Image) -> torch.Tensor:
@@ -77,7 +85,7 @@ class ImageProcessor:
         return self.torch.from_numpy(out[0])
 
     def _normalise(self, tiles: np.ndarray, out: np.ndarray) -> None:
-        """uint8 ``[N, S, S, 3]`` -> float32 ``[N, 3, S, S]`` written into ``out``."""
+        """uint8 ``[N, H, W, 3]`` -> float32 ``[N, 3, H, W]`` written into ``out``."""
         for c in range(3):
             self.np.take(self.lut[c], tiles[..., c], out=out[:, c], mode="clip")
 

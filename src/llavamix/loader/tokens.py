@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from llavamix.loader.config import IGNORE_INDEX, IMAGE_TOKEN_INDEX, PreprocessConfig
-from llavamix.loader.conversation import GPT, HUMAN, Template, template
+from llavamix.loader.conversation import Template, template
 from llavamix.records import IMAGE_TOKEN
 
 log = logging.getLogger(__name__)
@@ -61,7 +61,7 @@ def join_image_chunks(chunks: Sequence[list[int]], bos_token_id: int | None) -> 
 
 def tokenize_with_image(text: str, tokenizer: Any) -> list[int]:
     """``text`` tokenized with every ``<image>`` replaced by IMAGE_TOKEN_INDEX (the reference's rule)."""
-    return _Batch(tokenizer).image(text).run()[0]
+    return _Batch(tokenizer).add(text, True).run()[0]
 
 
 class _Batch:
@@ -70,34 +70,23 @@ class _Batch:
     def __init__(self, tokenizer: Any) -> None:
         self.tokenizer = tokenizer
         self.texts: list[str] = []
-        self.requests: list[tuple[int, int]] = []  # (first text, number of chunks)
-
-    def image(self, text: str) -> _Batch:
-        chunks = text.split(IMAGE_TOKEN)
-        self.requests.append((len(self.texts), len(chunks)))
-        self.texts.extend(chunks)
-        return self
-
-    def text(self, text: str) -> _Batch:
-        self.requests.append((len(self.texts), 1))
-        self.texts.append(text)
-        return self
+        self.requests: list[tuple[int, int, bool]] = []  # (first text, number of texts, has image chunks)
 
     def add(self, text: str, has_image: bool) -> _Batch:
-        return self.image(text) if has_image else self.text(text)
+        """Queue ``text``; with ``has_image`` it is split on ``<image>`` as the reference's image tokenizer does."""
+        pieces = text.split(IMAGE_TOKEN) if has_image else [text]
+        self.requests.append((len(self.texts), len(pieces), has_image))
+        self.texts.extend(pieces)
+        return self
 
     def run(self) -> list[list[int]]:
-        ids = self.tokenizer(self.texts).input_ids if self.texts else []
+        ids = list(self.tokenizer(self.texts).input_ids) if self.texts else []
         bos = self.tokenizer.bos_token_id
         out = []
-        for start, count in self.requests:
-            chunks = ids[start : start + count]
-            out.append(chunks[0] if count == 1 and not self._is_image(start) else join_image_chunks(chunks, bos))
+        for start, count, has_image in self.requests:
+            chunks = [list(x) for x in ids[start : start + count]]
+            out.append(join_image_chunks(chunks, bos) if has_image else chunks[0])
         return out
-
-    def _is_image(self, start: int) -> bool:
-        # a text request is never split; an image request of one chunk still takes the BOS rule (a no-op there)
-        return False
 
 
 def _mask(labels: list[int], start: int, stop: int | None = None) -> None:
@@ -202,9 +191,10 @@ def encode_plain(turns: Turns, tokenizer: Any) -> Tokenized:
     """Pretraining format: ``<image>`` + caption + newline; the image part is masked."""
     if len(turns) != 2 or IMAGE_TOKEN not in turns[0][1]:
         raise ValueError("the plain template needs exactly two turns, the first one holding <image>")
-    ids = tokenize_with_image(IMAGE_TOKEN + turns[1][1] + template("plain").sep, tokenizer)
+    batch = _Batch(tokenizer).add(IMAGE_TOKEN + turns[1][1] + template("plain").sep, True).add(IMAGE_TOKEN, True)
+    ids, head = batch.run()
     labels = list(ids)
-    _mask(labels, 0, len(tokenize_with_image(IMAGE_TOKEN, tokenizer)))
+    _mask(labels, 0, len(head))
     return Tokenized(ids, labels)
 
 
@@ -222,6 +212,3 @@ def encode(turns: Turns, tokenizer: Any, config: PreprocessConfig, has_image: bo
     if config.template == "llava_llama_3":
         return encode_llama3(turns, tokenizer, has_image, config.model_max_length)
     return encode_v1(turns, tokenizer, has_image, config.model_max_length)
-
-
-__all__ = ["GPT", "HUMAN", "Tokenized", "encode", "image_token_to_front", "join_image_chunks", "tokenize_with_image"]

@@ -11,15 +11,21 @@ from llavamix.records.model import (
     write_raw_array,
     write_records,
 )
+from llavamix.records.windows import MixWindow, iter_windows, plan_spans, read_span, read_window
 
 __all__ = [
     "IMAGE_TOKEN",
     "ROLES",
     "MixFile",
+    "MixWindow",
     "Record",
     "Turn",
     "decode_record",
     "encode",
+    "iter_windows",
+    "plan_spans",
+    "read_span",
+    "read_window",
     "write_raw_array",
     "write_records",
 ]

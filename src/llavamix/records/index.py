@@ -8,6 +8,7 @@ forked workers share, so a process pays only for the records it touches.
 from __future__ import annotations
 
 import bisect
+import os
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -95,44 +96,88 @@ class _Chunks:
         return c, i - self.starts[c]
 
 
-class _BinaryColumn(_Chunks):
-    """Zero-copy slices of a large_binary column: offsets and data stay views of the memory map."""
+class _FileReader:
+    """Reads the bytes behind buffers of the mapped table with ``pread`` instead of touching the mapping.
 
-    def __init__(self, column: pa.ChunkedArray) -> None:
-        np = require("numpy")
+    Touching a mapping maps whole page-cache folios (up to 2 MiB each on recent kernels) into the process, so
+    random access through the map would grow RSS towards the file size; ``pread`` copies just the bytes asked
+    for from the same shared page cache, and is safe in forked workers (no shared file position).
+    """
+
+    def __init__(self, path: Path, source: pa.MemoryMappedFile) -> None:
+        self._fh = open(path, "rb")  # noqa: SIM115 -- lives as long as the index
+        self.fd = self._fh.fileno()
+        source.seek(0)
+        self.base = source.read_buffer(1).address
+
+    def position(self, buf: pa.Buffer) -> int:
+        """The file offset of a buffer of the mapped table."""
+        return buf.address - self.base
+
+    def read(self, pos: int, size: int) -> bytes:
+        data = os.pread(self.fd, size, pos)
+        if len(data) != size:
+            raise OSError(f"{self._fh.name}: short read at byte {pos}; the index file was truncated, rebuild it")
+        return data
+
+    def read_buffer(self, buf: pa.Buffer) -> bytes:
+        return self.read(self.position(buf), buf.size)
+
+    def close(self) -> None:
+        self._fh.close()
+
+
+class _BinaryColumn(_Chunks):
+    """Value ``i`` of a large_binary column: offsets held in memory, bytes read from the file on demand."""
+
+    def __init__(self, column: pa.ChunkedArray, reader: _FileReader) -> None:
+        numpy = require("numpy")
         super().__init__(column)
+        self.reader = reader
         self.offsets: list[np.ndarray] = []
-        self.data: list[memoryview] = []
+        self.data_pos: list[int] = []
         for arr in self.arrays:
             _, offsets, data = arr.buffers()
-            self.offsets.append(np.frombuffer(offsets, dtype=np.int64)[arr.offset : arr.offset + len(arr) + 1])
-            self.data.append(memoryview(data) if data is not None else memoryview(b""))
+            all_offsets = numpy.frombuffer(reader.read_buffer(offsets), dtype=numpy.int64)
+            self.offsets.append(all_offsets[arr.offset : arr.offset + len(arr) + 1])
+            self.data_pos.append(reader.position(data) if data is not None else 0)
 
-    def view(self, i: int) -> memoryview:
+    def value(self, i: int) -> bytes:
         c, j = self.locate(i)
-        offsets = self.offsets[c]
-        return self.data[c][int(offsets[j]) : int(offsets[j + 1])]
+        lo, hi = self.offsets[c][j : j + 2].tolist()
+        return self.reader.read(self.data_pos[c] + lo, hi - lo)
+
+
+def _read_int32(column: pa.ChunkedArray, reader: _FileReader) -> np.ndarray:
+    """A non-null int32 column copied into one array, read without touching the mapping."""
+    np = require("numpy")
+    parts = [
+        np.frombuffer(reader.read_buffer(arr.buffers()[1]), dtype=np.int32)[arr.offset : arr.offset + len(arr)]
+        for arr in column.chunks
+    ]
+    return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int32)
 
 
 class MixIndex:
     """A read-only, memory-mapped mix index; ``record(i)`` decodes one record, nothing else is loaded."""
 
     def __init__(self, path: Path | str) -> None:
-        pa = require("pyarrow")
+        pyarrow = require("pyarrow")
         ipc = require("pyarrow.ipc")
         self.path = Path(path)
         if not self.path.is_file():
             raise ConfigError(f"{self.path}: index not found; build it with `llavamix index MIX.json --out {path}`")
-        self._source = pa.memory_map(str(self.path), "r")
+        self._source = pyarrow.memory_map(str(self.path), "r")
         try:
             reader = ipc.open_file(self._source)
-        except pa.ArrowInvalid as exc:
+        except pyarrow.ArrowInvalid as exc:
             raise ConfigError(f"{self.path}: not a llavamix index ({exc}); rebuild it with `llavamix index`") from None
         _check_schema(self.path, reader.schema)
         # read_all on a memory map copies nothing: every buffer points into the mapped file
         self.table: pa.Table = reader.read_all()
         self.meta: dict[str, str] = {k.decode(): v.decode() for k, v in (reader.schema.metadata or {}).items()}
-        self._raw = _BinaryColumn(self.table.column(RAW))
+        self._reader = _FileReader(self.path, self._source)
+        self._raw = _BinaryColumn(self.table.column(RAW), self._reader)
         self._cache: dict[str, Any] = {}
 
     def __len__(self) -> int:
@@ -148,9 +193,9 @@ class MixIndex:
             raise IndexError(f"record {i} out of range for an index of {n} records")
         return i + n if i < 0 else i
 
-    def raw(self, i: int) -> memoryview:
-        """Record ``i``'s exact JSON bytes, as a view of the mapped file (``bytes(...)`` copies it)."""
-        return self._raw.view(self._row(i))
+    def raw(self, i: int) -> bytes:
+        """Record ``i``'s exact JSON bytes."""
+        return self._raw.value(self._row(i))
 
     def record(self, i: int) -> Record:
         """Record ``i`` decoded strictly (``llavamix.records.Record``)."""
@@ -182,7 +227,7 @@ class MixIndex:
 
     def _numpy(self, name: str) -> np.ndarray:
         if name not in self._cache:
-            self._cache[name] = self.table.column(name).to_numpy()
+            self._cache[name] = _read_int32(self.table.column(name), self._reader)
         return self._cache[name]
 
     @property
@@ -206,6 +251,7 @@ class MixIndex:
 
     def close(self) -> None:
         self._cache.clear()
+        self._reader.close()
         self._source.close()
 
     def __enter__(self) -> MixIndex:

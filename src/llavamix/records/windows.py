@@ -18,16 +18,21 @@ import msgspec
 
 from llavamix.records.model import MixFile
 
-WINDOW = 32 << 20  # bytes per window: big enough to amortise per-window work, small against the file
+WINDOW = 4 << 20  # bytes per window: amortises per-window work; larger buffers only cost page faults
 _MAX_TRIES = 64  # candidate ends to try before handing the file to the strict whole-file parser
-_CANDIDATE = re.compile(rb"\}\s*,")
+_CANDIDATE = re.compile(rb"(\})\s*,")  # group 1: the brace that would close a record
+_LIKELY = re.compile(rb"\]\s*(\})\s*,")
+_TAIL = 1 << 20
 _LEADING = re.compile(rb"\s*\[")
 _raws = msgspec.json.Decoder(list[msgspec.Raw])
 
 
 @dataclass
 class MixWindow:
-    """Records ``first .. first+len(raws)-1`` of a mix; their bytes are ``[start, end)`` of the file."""
+    """Records ``first .. first+len(raws)-1`` of a mix; their bytes are ``[start, end)`` of the file.
+
+    ``start`` is -1 for the rare window served by the whole-file fallback, which cannot be re-read by span.
+    """
 
     start: int
     end: int
@@ -57,38 +62,105 @@ def iter_windows(path: Path | str, window: int = WINDOW) -> Iterator[MixWindow]:
             if found is None:
                 yield from _strict_from(path, first)
                 return
-            end, raws, last = found
+            end, raws, after = found
             yield MixWindow(start, end, first, raws)
-            if last:
+            if after is None:
                 return
-            start, first = end + 1, first + len(raws)  # + 1 skips the separating comma
+            start, first = after, first + len(raws)
 
 
-def _next_window(fd: int, size: int, start: int, window: int) -> tuple[int, list[msgspec.Raw], bool] | None:
-    """(end, raws, is_last) of the window starting at ``start``, or None when no candidate end parses."""
-    if size - start <= window * 2:
+def _next_window(fd: int, size: int, start: int, window: int) -> tuple[int, list[msgspec.Raw], int | None] | None:
+    """(end, raws, start of the next window or None if last), or None when no candidate end parses."""
+    if size - start <= window + _tail(window):
         data = os.pread(fd, size - start, start)
         try:  # the tail holds the closing bracket itself
-            return size, _raws.decode(b"[" + data), True
+            raws = _raws.decode(b"[" + data)
         except (msgspec.DecodeError, msgspec.ValidationError):
             return None
-    data = os.pread(fd, window * 2, start)
-    for tries, match in enumerate(_CANDIDATE.finditer(data, window)):
-        if tries >= _MAX_TRIES:
-            break
-        body = data[: match.start() + 1]
+        return start + len(data.rstrip()) - 1, raws, None  # the end excludes the closing bracket
+    data = os.pread(fd, window, start)
+    for match in _candidates(data, _tail(window)):
+        body = data[: match.start(1) + 1]
         try:
-            return start + len(body), _raws.decode(b"[" + body + b"]"), False
+            return start + len(body), _raws.decode(b"[" + body + b"]"), start + match.end()
         except (msgspec.DecodeError, msgspec.ValidationError):
             continue
     return None
 
 
-def _strict(path: Path) -> list[msgspec.Raw]:
-    return MixFile(path).raw
+def _tail(window: int) -> int:
+    return max(1, min(_TAIL, window // 2))
+
+
+def _candidates(data: bytes, tail: int) -> Iterator[re.Match[bytes]]:
+    """Possible record ends, last first: ``]}`` + ``,`` (a record whose last key is its conversations) before
+    any ``}`` + ``,`` (which also matches the end of every turn), in the window's tail, then anywhere."""
+    cut = max(0, len(data) - tail)
+    regions = [(cut, len(data)), (0, cut)] if cut else [(0, len(data))]
+    tries = 0
+    for pattern in (_LIKELY, _CANDIDATE):
+        for lo, hi in regions:
+            for match in reversed(list(pattern.finditer(data, lo, hi))):
+                tries += 1
+                if tries > _MAX_TRIES:
+                    return
+                yield match
+
+
+def _strict(path: Path) -> None:
+    MixFile(path)
 
 
 def _strict_from(path: Path, first: int) -> Iterator[MixWindow]:
     """Fallback: the whole-file parser reports malformed JSON precisely; if it parses, serve the rest from it."""
     mf = MixFile(path)
     yield MixWindow(-1, -1, first, mf.raw[first:])
+
+
+def plan_spans(path: Path | str, span: int = WINDOW) -> list[tuple[int, int]]:
+    """Nominal byte ranges ``(lo, hi)`` tiling the file, for ``read_span``; costs one stat, reads nothing."""
+    size = os.stat(path).st_size  # noqa: PTH116 - path may be str
+    return [(lo, min(size, lo + span)) for lo in range(0, max(size, 1), span)]
+
+
+def read_span(path: Path | str, lo: int, hi: int) -> list[msgspec.Raw]:
+    """The records that start in the nominal range ``[lo, hi)`` (empty when none does).
+
+    Both ends move to the first candidate record end at or after them, with a rule that depends only on the
+    file, so neighbouring spans meet exactly. Span 0 starts at the array's true start; if every span of a
+    ``plan_spans`` plan parses, each one's end is proven by the same argument as ``iter_windows`` and the
+    records are exactly the file's. A span whose end fell inside a string fails to parse: msgspec raises
+    DecodeError and the caller falls back to ``iter_windows``.
+    """
+    with open(path, "rb") as fh:
+        fd, size = fh.fileno(), os.fstat(fh.fileno()).st_size
+        start = _head(fd) if lo == 0 else _boundary(fd, lo, size)[1]
+        end = _boundary(fd, hi, size)[0]
+        if end <= start:
+            return []
+        data = os.pread(fd, end - start, start)
+    return _raws.decode(b"[" + data + b"]")
+
+
+def _head(fd: int) -> int:
+    head = _LEADING.match(os.pread(fd, 4096, 0))
+    if head is None:
+        raise msgspec.DecodeError("not a JSON array")
+    return head.end()
+
+
+def _boundary(fd: int, at: int, size: int) -> tuple[int, int]:
+    """(end of the record that closes first at or after ``at``, start of the next one); at the end of the
+    file, (position of the closing bracket, size)."""
+    pos = at
+    while pos < size:
+        data = os.pread(fd, _TAIL, pos)
+        match = _LIKELY.search(data) or _CANDIDATE.search(data)
+        # a candidate cut by the chunk's edge is found again by the next, overlapping read
+        if match is not None and match.end() < len(data):
+            return pos + match.start(1) + 1, pos + match.end()
+        pos += max(1, len(data) - 64)
+    tail = os.pread(fd, min(size, 64), max(0, size - 64)).rstrip()
+    if not tail.endswith(b"]"):
+        raise msgspec.DecodeError("the array is not closed")
+    return max(0, size - 64) + len(tail) - 1, size

@@ -1,1 +1,29 @@
-"""TODO"""
+"""Prove every record of a mix is trainable: record checks, image checks, the report, the clean JSON, the HTML page."""
+
+from llavamix.verify.clean import write_clean
+from llavamix.verify.html import write_html
+from llavamix.verify.images import DEFAULT_MAX_PIXELS, DEFAULT_TINY, ImageCheck, inspect_image
+from llavamix.verify.reasons import ERRORS, REASONS, WARNINGS, is_error
+from llavamix.verify.report import Problem, SourceCount, VerifyReport
+from llavamix.verify.rules import Finding, check_record
+from llavamix.verify.run import VerifyOptions, verify_mix
+
+__all__ = [
+    "DEFAULT_MAX_PIXELS",
+    "DEFAULT_TINY",
+    "ERRORS",
+    "REASONS",
+    "WARNINGS",
+    "Finding",
+    "ImageCheck",
+    "Problem",
+    "SourceCount",
+    "VerifyOptions",
+    "VerifyReport",
+    "check_record",
+    "inspect_image",
+    "is_error",
+    "verify_mix",
+    "write_clean",
+    "write_html",
+]

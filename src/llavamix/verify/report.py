@@ -5,8 +5,12 @@ from __future__ import annotations
 from array import array
 from collections import Counter
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
+import msgspec
+
+from llavamix.io import atomic_write_bytes
 from llavamix.verify.reasons import is_error
 
 
@@ -84,3 +88,7 @@ class VerifyReport:
             "by_source": {k: {"records": v.records, "errors": v.errors} for k, v in sorted(self.by_source.items())},
             "problems": [p.to_json() for p in self.problems],
         }
+
+    def write_json(self, path: Path) -> None:
+        """Write ``to_json()`` to ``path`` atomically."""
+        atomic_write_bytes(Path(path), msgspec.json.encode(self.to_json()) + b"\n", durable=False)

@@ -48,7 +48,7 @@ def check_record(rec: Any) -> Finding | list[Finding]:
                 return explain_record(rec)
             if roles == _ALTERNATING[len(roles)] and all(map(str.strip, values)):
                 tokens = text.count(IMAGE_TOKEN)
-                if (tokens == 0 and image is _ABSENT) or (tokens == 1 and IMAGE_TOKEN in values[0]):
+                if tokens == (image is not _ABSENT) and (not tokens or IMAGE_TOKEN in values[0]):
                     return []
     return explain_record(rec)
 

@@ -1,7 +1,7 @@
-"""The record pass: check every record of a mix (one share of them per worker) and collect what the image pass needs.
+"""The record pass: check the records of one window of a mix and collect what the image pass needs.
 
-A worker maps the mix itself and takes records ``i`` with ``i * parts // n == part``, so the parent never parses
-the file and nothing large crosses process boundaries: images travel as one unique-path list plus an int array.
+A worker re-reads its window from the file by byte span, so no record bytes cross process boundaries, and
+results travel compactly: images as a unique-path list plus an int array per record.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import Any
 import msgspec
 
 from llavamix.layout import image_prefix
-from llavamix.records import MixFile
+from llavamix.records import read_span, read_window
 from llavamix.records.index import sample_lengths
 from llavamix.verify.rules import Finding, check_record
 
@@ -30,7 +30,6 @@ class RecordScan:
 
     lo: int
     hi: int
-    total: int  # records in the whole mix
     findings: list[tuple[int, str, str]] = field(default_factory=list)  # (index, code, detail)
     ids: list[Any] = field(default_factory=list)  # per record; None when absent
     images: list[str] = field(default_factory=list)  # unique image paths of error-free records
@@ -56,21 +55,33 @@ class _Refs:
         return i
 
 
-def scan_part(mix: Path, part: int = 0, parts: int = 1, profile: bool = False) -> RecordScan:
-    """Check records ``i`` of ``mix`` with ``i * parts // len == part``; picklable work for a process pool."""
-    mf = MixFile(mix)
-    n = len(mf)
-    lo, hi = -(-part * n // parts), -(-(part + 1) * n // parts)
-    scan = RecordScan(lo, hi, n)
-    _scan(mf.raw, scan, profile)
+def scan_span(mix: Path, span: tuple[int, int, int], profile: bool = False) -> RecordScan:
+    """Check the window ``(start, end, first)`` of ``mix`` (see ``iter_windows``); picklable process-pool work."""
+    start, end, first = span
+    return scan_raws(read_window(mix, start, end), first, profile)
+
+
+def scan_nominal(mix: Path, span: tuple[int, int], profile: bool = False) -> RecordScan:
+    """Check the records starting in the byte range ``span`` (see ``plan_spans``), numbered from 0: the caller
+    renumbers them with ``rebase`` once it knows how many records come before."""
+    return scan_raws(read_span(mix, *span), 0, profile)
+
+
+def rebase(scan: RecordScan, first: int) -> RecordScan:
+    """Renumber a scan whose records were numbered from 0 so that they start at ``first``."""
+    shift = first - scan.lo
+    scan.lo, scan.hi = scan.lo + shift, scan.hi + shift
+    scan.findings = [(i + shift, code, detail) for i, code, detail in scan.findings]
     return scan
 
 
-def _scan(raws: list[msgspec.Raw], scan: RecordScan, profile: bool) -> None:
+def scan_raws(raws: list[msgspec.Raw], first: int, profile: bool = False) -> RecordScan:
+    """Check records ``first, first+1, ...`` given as raw JSON."""
+    scan = RecordScan(first, first + len(raws))
     images, sources = _Refs(scan.images), _Refs(scan.sources)
     dir_source: dict[str, int] = {}
-    for i in range(scan.lo, scan.hi):
-        rec = _decode(raws[i])
+    for i, raw in enumerate(raws, first):
+        rec = _decode(raw)
         found = check_record(rec)
         is_obj = type(rec) is dict
         scan.ids.append(rec.get("id") if is_obj else None)
@@ -83,7 +94,7 @@ def _scan(raws: list[msgspec.Raw], scan: RecordScan, profile: bool) -> None:
         else:
             src = sources.ref(TEXT_ONLY if is_obj and "image" not in rec else UNKNOWN)
         scan.source_ref.append(src)
-        if type(found) is Finding:
+        if isinstance(found, Finding):
             scan.findings.append((i, found.code, found.detail))
             scan.image_ref.append(-1)
         else:
@@ -91,6 +102,7 @@ def _scan(raws: list[msgspec.Raw], scan: RecordScan, profile: bool) -> None:
             scan.image_ref.append(images.ref(image) if type(image) is str else -1)
         if profile:
             _profile(scan, rec if type(found) is not Finding else None)
+    return scan
 
 
 def _profile(scan: RecordScan, rec: dict | None) -> None:

@@ -1,0 +1,105 @@
+"""The map-style training dataset over a mix (JSON or index) and the folder layout of its images."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from llavamix.errors import BadSampleError, ConfigError
+from llavamix.extras import require
+from llavamix.loader.config import PreprocessConfig
+from llavamix.loader.sample import POLICIES, SampleBuilder, decode, read_image
+from llavamix.records import MixFile
+from llavamix.records.index import open_index, sample_lengths
+
+torch: Any = require("torch")
+log = logging.getLogger(__name__)
+
+
+def open_mix(path: Path | str) -> Any:
+    """A JSON mix (``MixFile``) or a ``llavamix index`` file, whichever ``path`` is; both give ``raw(i)``."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"{path}: mix not found; pass the mix JSON or an index built by `llavamix index`")
+    with open(path, "rb") as fh:
+        head = fh.read(64).lstrip()
+    return MixFile(path) if head[:1] == b"[" else open_index(path)
+
+
+class LlavaNextDataset(torch.utils.data.Dataset):
+    """``ds[i]`` is ``{"input_ids", "labels", "image", "image_size"}`` exactly as the reference builds it.
+
+    ``mix`` is the mix JSON or its index, ``root`` the data root the ``image`` paths are relative to, ``tokenizer``
+    any Hugging Face tokenizer (its ``model_max_length`` should equal ``config.model_max_length``, as in training).
+    ``on_bad_sample``: ``"raise"`` (default) raises BadSampleError naming the record's index, id and image path,
+    where the reference would crash; ``"skip"`` logs a warning, counts it in ``skipped`` (per process) and returns
+    the next good sample (``i+1``, ``i+2``, ... wrapping around), so a given index always yields the same sample.
+    """
+
+    def __init__(
+        self,
+        mix: Path | str,
+        root: Path | str,
+        tokenizer: Any,
+        config: PreprocessConfig | None = None,
+        *,
+        on_bad_sample: str = "raise",
+    ) -> None:
+        if on_bad_sample not in POLICIES:
+            raise ConfigError(f"on_bad_sample is {on_bad_sample!r}; use 'raise' or 'skip'")
+        self.mix = open_mix(mix)
+        self.root = Path(root)
+        self.config = config or PreprocessConfig()
+        self.build = SampleBuilder(tokenizer, self.config)
+        self.on_bad_sample = on_bad_sample
+        self.skipped = 0
+        self._lengths: tuple[list[int], list[int]] | None = None
+
+    def __len__(self) -> int:
+        return len(self.mix)
+
+    def __getitem__(self, i: int) -> dict[str, Any]:
+        if self.on_bad_sample == "raise":
+            return self.sample(i)
+        n = len(self)
+        for k in range(n):
+            try:
+                return self.sample((i + k) % n)
+            except BadSampleError as exc:
+                self.skipped += 1
+                log.warning("skipping a bad sample: %s", exc)
+        raise BadSampleError(f"{self.mix.path}: no sample can be built; check the data root {self.root}")
+
+    def sample(self, i: int) -> dict[str, Any]:
+        """Sample ``i``, raising BadSampleError when its record or image cannot be used."""
+        record = decode(i, self.mix.raw[i] if isinstance(self.mix, MixFile) else self.mix.raw(i))
+        image = None
+        if record.has_image:
+            path = self.root / record.image if isinstance(record.image, str) else None
+            image = read_image(i, record, path, str(path) if path else "'image': null")
+        return self.build(i, record, image)
+
+    def _all_lengths(self) -> tuple[list[int], list[int]]:
+        if self._lengths is None:
+            if isinstance(self.mix, MixFile):
+                pairs = [_lengths_of(self.mix, i) for i in range(len(self))]
+                self._lengths = ([p[0] for p in pairs], [p[1] for p in pairs])
+            else:
+                self._lengths = (self.mix.lengths.tolist(), self.mix.modality_lengths.tolist())
+        return self._lengths
+
+    @property
+    def lengths(self) -> list[int]:
+        """Per-record word count (+128 with an image), as the reference's ``lengths``."""
+        return self._all_lengths()[0]
+
+    @property
+    def modality_lengths(self) -> list[int]:
+        """Per-record word count, negative for text-only records, as the reference's ``modality_lengths``."""
+        return self._all_lengths()[1]
+
+
+def _lengths_of(mix: MixFile, i: int) -> tuple[int, int]:
+    record = mix.record(i)
+    return sample_lengths([t.value for t in record.conversations], record.has_image)

@@ -1,0 +1,156 @@
+"""``pack_mix``: plan shards, write the unfinished ones in parallel, then write the manifest last."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import msgspec
+
+from llavamix.errors import PackError
+from llavamix.io import atomic_write_bytes
+from llavamix.layout import Layout
+from llavamix.pack.options import PackOptions
+from llavamix.pack.parquet import write_parquet_shard
+from llavamix.pack.plan import plan_shards
+from llavamix.pack.webdataset import write_tar_shard
+from llavamix.records import MixFile
+from llavamix.records.shards import (
+    Manifest,
+    Problem,
+    ShardEntry,
+    encode_manifest,
+    manifest_path,
+    plan_path,
+)
+from llavamix.tasks import Outcome, run_tasks
+
+log = logging.getLogger(__name__)
+
+Writer = Callable[[MixFile, Layout, ShardEntry, Path], int]
+WRITERS: dict[str, Writer] = {"webdataset": write_tar_shard, "parquet": write_parquet_shard}
+
+
+@dataclass(frozen=True)
+class PackReport:
+    out_dir: Path
+    format: str
+    shards: list[ShardEntry]  # every shard of the pack, with its size once written
+    written: list[str] = field(default_factory=list)  # shards written by this run
+    reused: list[str] = field(default_factory=list)  # complete shards left from an earlier run
+    failed: dict[str, str] = field(default_factory=dict)  # shard -> error
+    problems: list[Problem] = field(default_factory=list)  # records left out (on_error="skip")
+    manifest: Path | None = None  # None while some shard failed
+    records: int = 0
+    packed: int = 0
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed and not self.problems
+
+    @property
+    def bytes(self) -> int:
+        return sum(s.bytes for s in self.shards)
+
+    @property
+    def images(self) -> int:
+        return sum(s.images for s in self.shards)
+
+
+def pack_mix(mix: Path, root: Path, out_dir: Path, options: PackOptions | None = None) -> PackReport:
+    """Pack ``mix`` (images read under the data root ``root``) into shards in ``out_dir``; safe to rerun.
+
+    Raises PackError before writing anything when records cannot be packed and ``options.on_error`` is ``fail``.
+    """
+    options = options or PackOptions()
+    started = time.perf_counter()
+    mix, out_dir = Path(mix), Path(out_dir)
+    records, layout = MixFile(mix), Layout(Path(root))
+    name = options.name or mix.stem
+    shards, problems = plan_shards(records, layout, name, options)
+    if problems and options.on_error == "fail":
+        raise PackError(_problems_message(mix, Path(root), problems))
+    plan = Manifest(options.format, name, str(mix), mix.stat().st_size, len(records),
+                    sum(s.records for s in shards), str(options.shard_size), shards, problems)  # fmt: skip
+    _prepare(out_dir, plan)
+    outcomes = _write(records, layout, out_dir, plan, options)
+    failed = {o.key: o.error or "" for o in outcomes if o.status == "failed"}
+    shards = [_with_size(out_dir, s) for s in shards]
+    manifest = None
+    if not failed:
+        manifest = manifest_path(out_dir, name)
+        atomic_write_bytes(manifest, encode_manifest(msgspec.structs.replace(plan, shards=shards)))
+    return PackReport(
+        out_dir, options.format, shards,
+        written=[o.key for o in outcomes if o.status == "done"],
+        reused=[o.key for o in outcomes if o.status == "skipped"],
+        failed=failed, problems=problems, manifest=manifest, records=len(records), packed=plan.packed,
+        seconds=time.perf_counter() - started,
+    )  # fmt: skip
+
+
+def _with_size(out_dir: Path, shard: ShardEntry) -> ShardEntry:
+    path = out_dir / shard.name
+    return msgspec.structs.replace(shard, bytes=path.stat().st_size) if path.exists() else shard
+
+
+def _write(records: MixFile, layout: Layout, out_dir: Path, plan: Manifest, options: PackOptions) -> list[Outcome]:
+    writer = WRITERS[plan.format]
+    sizes = {s.name: s.records for s in plan.shards}
+    options.progress.start("pack", plan.packed, "records")
+
+    def advance(outcome: Outcome) -> None:
+        options.progress.advance("pack", sizes[outcome.key])
+
+    try:
+        report = run_tasks(
+            plan.shards,
+            lambda s: writer(records, layout, s, out_dir / s.name),
+            key=lambda s: s.name,
+            jobs=options.jobs,
+            is_done=lambda s: (out_dir / s.name).exists(),
+            on_outcome=advance,
+        )
+    finally:
+        options.progress.finish("pack")
+    return report.outcomes
+
+
+def _prepare(out_dir: Path, plan: Manifest) -> None:
+    """Make ``out_dir`` ready for ``plan``: no manifest until the end, and no shard left from a different plan."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    manifest_path(out_dir, plan.name).unlink(missing_ok=True)
+    old = _read_plan(plan_path(out_dir, plan.name))
+    before = {s.name: s.span for s in old.shards} if old is not None else {}
+    now = {s.name: s.span for s in plan.shards}
+    same_source = old is not None and (old.format, old.mix_bytes, old.records) == (
+        plan.format, plan.mix_bytes, plan.records)  # fmt: skip
+    for shard in before.keys() | now.keys():
+        path = out_dir / shard
+        if path.exists() and not (same_source and shard in now and before.get(shard) == now[shard]):
+            log.info("removing %s: it was written for a different plan", path)
+            path.unlink()
+    atomic_write_bytes(plan_path(out_dir, plan.name), encode_manifest(plan))
+
+
+def _read_plan(path: Path) -> Manifest | None:
+    try:
+        return msgspec.json.decode(path.read_bytes(), type=Manifest)
+    except (OSError, msgspec.DecodeError, msgspec.ValidationError):
+        return None
+
+
+def _problems_message(mix: Path, root: Path, problems: list[Problem]) -> str:
+    shown = "; ".join(
+        f"record {p.index} (id {p.id!r}): {p.code}" + (f" {p.path}" if p.path else "") for p in problems[:5]
+    )
+    more = f" and {len(problems) - 5} more" if len(problems) > 5 else ""
+    return (
+        f"{mix}: {len(problems)} record(s) cannot be packed: {shown}{more}. Fetch the missing images, or run "
+        f"`llavamix verify {mix} --root {root} --write-clean CLEAN.json` and pack CLEAN.json, or pack with "
+        "--on-error skip to leave them out"
+    )

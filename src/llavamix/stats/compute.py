@@ -1,0 +1,109 @@
+"""``compute_stats``: composition, turns, sampler lengths, and (with a data root) image sizes and visual tokens."""
+
+from __future__ import annotations
+
+import functools
+import os
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import msgspec
+from PIL import Image
+
+from llavamix.errors import ConfigError
+from llavamix.layout import PREFIX_SOURCES, Layout, image_prefix
+from llavamix.records import Record, iter_windows
+from llavamix.records.anyres import visual_tokens
+from llavamix.records.index import sample_lengths
+from llavamix.stats.report import SourceStats, StatsReport
+from llavamix.tasks import NULL_PROGRESS, Progress, run_tasks
+
+TEXT_ONLY = "text-only"
+_record = msgspec.json.Decoder(Record)
+
+
+@dataclass(frozen=True)
+class StatsOptions:
+    jobs: int | None = None  # processes reading image headers (default: all cores)
+    progress: Progress = NULL_PROGRESS
+
+
+def compute_stats(mix: Path, root: Path | None = None, options: StatsOptions = StatsOptions()) -> StatsReport:
+    """Describe ``mix``; with the data ``root``, also read every unique image's header (no pixel decoding)."""
+    if not Path(mix).is_file():
+        raise ConfigError(f"mix JSON {mix} not found; pass the path of the mix file (a JSON array)")
+    report = StatsReport(str(mix))
+    images: dict[str, str] = {}  # unique image path -> source
+    for window in iter_windows(mix):
+        for raw in window.raws:
+            _add_record(report, raw, images)
+    report.images = len(images)
+    for source in images.values():
+        report.by_source[source].images += 1
+    if root is not None:
+        _add_images(report, Layout(Path(root)), list(images), options)
+    return report
+
+
+def _add_record(report: StatsReport, raw: msgspec.Raw, images: dict[str, str]) -> None:
+    report.records += 1
+    try:
+        rec = _record.decode(raw)
+    except (msgspec.ValidationError, msgspec.DecodeError):
+        report.malformed += 1
+        return
+    has_image = rec.has_image
+    if isinstance(rec.image, str):
+        prefix = image_prefix(rec.image)
+        source = PREFIX_SOURCES.get(prefix, prefix)
+        images.setdefault(rec.image, source)
+    else:
+        prefix = source = TEXT_ONLY if not has_image else "?"
+    entry = report.by_source.setdefault(source, SourceStats())
+    entry.records += 1
+    entry.prefixes.add(prefix)
+    report.with_image += has_image
+    report.text_only += not has_image
+    length, modality = sample_lengths([t.value for t in rec.conversations], has_image)
+    report.turns.append(min(len(rec.conversations), 65535))
+    report.lengths.append(length)
+    report.modality_lengths.append(modality)
+
+
+def _add_images(report: StatsReport, layout: Layout, paths: list[str], options: StatsOptions) -> None:
+    jobs = max(1, options.jobs or os.cpu_count() or 1)
+    size = max(16, min(1024, len(paths) // (jobs * 8) or 1))
+    chunks = [paths[k : k + size] for k in range(0, len(paths), size)]
+    options.progress.start("image headers", len(paths), "images")
+    work = functools.partial(read_sizes, os.fspath(layout.root))
+    result = run_tasks(
+        chunks,
+        work,
+        key=lambda c: c[0],
+        jobs=jobs,
+        pool="process" if jobs > 1 and len(chunks) > 1 else "thread",
+        on_outcome=lambda o: options.progress.advance("image headers", len(o.value or ())),
+    )
+    options.progress.finish("image headers")
+    for chunk, outcome in zip(chunks, result.outcomes, strict=True):
+        for size_ in outcome.value or [None] * len(chunk):
+            if size_ is None:
+                report.unreadable += 1
+            else:
+                report.sizes.append(size_)
+                report.visual_tokens.append(visual_tokens(size_))
+
+
+def read_sizes(root: str, rels: list[str]) -> list[tuple[int, int] | None]:
+    """(width, height) from each image's header, without decoding pixels; None when it cannot be opened."""
+    out: list[tuple[int, int] | None] = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # a huge header is still a size worth reporting
+        for rel in rels:
+            try:
+                with Image.open(os.path.join(root, rel)) as im:  # noqa: PTH118 - as training joins
+                    out.append(im.size)
+            except (OSError, ValueError, Image.DecompressionBombError):
+                out.append(None)
+    return out

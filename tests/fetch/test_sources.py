@@ -1,0 +1,147 @@
+"""fetch_source / fetch_sources: markers, present and adopted files, failures isolated, per-host caps, schemes."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from llavamix.errors import ChecksumError, FetchError
+from llavamix.fetch import FetchOptions, fetch_source, fetch_sources, is_fetched
+from llavamix.io import part_path
+from tests.fetch.conftest import FAST, leftovers, payload, source
+from tests.httpserver import Fault
+
+DATA = payload(200_000, seed=1)
+
+
+def test_present_file_is_not_fetched_again(server, layout):
+    src = source("a", server.add("/a.zip", DATA), DATA)
+    first = fetch_source(src, layout, FAST)
+    again = fetch_source(src, layout, FAST)
+    assert again.how == "present"
+    assert again.digest == first.digest
+    assert len(server.gets("/a.zip")) == 1
+    assert is_fetched(src, layout)
+
+
+def test_marker_is_json_with_size_and_digest(server, layout):
+    src = source("a", server.add("/a.zip", DATA), DATA, checksum="sha256")
+    fetch_source(src, layout, FAST)
+    marker = json.loads(layout.marker("a", "fetch").read_text())
+    assert marker["size"] == len(DATA)
+    assert marker["digest"] == f"sha256:{src.sha256}"
+
+
+def test_not_fetched_without_marker_or_with_a_changed_file(server, layout):
+    src = source("a", server.add("/a.zip", DATA), DATA)
+    assert not is_fetched(src, layout)
+    fetch_source(src, layout, FAST)
+    layout.download_path("a", "a.zip").write_bytes(b"truncated")
+    assert not is_fetched(src, layout)
+
+
+def test_hand_placed_file_is_adopted_after_its_checksum_passes(server, layout):
+    src = source("a", server.add("/a.zip", DATA), DATA)
+    dest = layout.download_path("a", "a.zip")
+    dest.parent.mkdir(parents=True)
+    dest.write_bytes(DATA)
+    got = fetch_source(src, layout, FAST)
+    assert got.how == "adopted"
+    assert got.digest == f"md5:{src.md5}"
+    assert server.requests == []
+    assert is_fetched(src, layout)
+
+
+def test_hand_placed_wrong_file_is_set_aside_not_deleted(server, layout):
+    src = source("a", server.add("/a.zip", DATA), DATA)
+    dest = layout.download_path("a", "a.zip")
+    dest.parent.mkdir(parents=True)
+    wrong = DATA[::-1]
+    dest.write_bytes(wrong)
+    with pytest.raises(ChecksumError, match=r"already there but has md5 \w+ where .* moved it to .*a\.zip\.rejected"):
+        fetch_source(src, layout, FAST)
+    assert dest.with_name("a.zip.rejected").read_bytes() == wrong
+    assert not layout.marker("a", "fetch").exists()
+    assert fetch_source(src, layout, FAST).how == "downloaded"  # the rerun the message suggests
+
+
+def test_one_failure_does_not_stop_the_others(server, layout):
+    good = [source(n, server.add(f"/{n}.zip", payload(50_000, i)), payload(50_000, i)) for i, n in enumerate("bcd")]
+    missing = source("gone", server.url("/gone.zip"))
+    report = fetch_sources([missing, *good], layout, FetchOptions(jobs=2, backoff=0.01))
+    assert sorted(f.source for f in report.fetched) == ["b", "c", "d"]
+    assert list(report.failed) == ["gone"]
+    assert "answered 404" in report.failed["gone"]
+    assert str(layout.download_path("gone", "gone.zip")) in report.failed["gone"]
+    assert not report.ok
+
+
+@pytest.mark.parametrize("cap", [1, 2])
+def test_per_host_cap_is_honoured(server, layout, cap):
+    data = payload(20_000)
+    sources = [source(f"s{i}", server.add(f"/s{i}.zip", data), data) for i in range(4)]
+    for i in range(4):
+        server.fault(f"/s{i}.zip", Fault(trickle=0.01, trickle_chunk=4_000))
+    report = fetch_sources(sources, layout, FetchOptions(jobs=4), host_caps={"127.0.0.1": cap})
+    assert report.ok
+    assert server.max_active_all == cap
+
+
+def test_default_host_cap_applies_to_hosts_not_in_the_catalog(server, layout):
+    data = payload(20_000)
+    sources = [source(f"s{i}", server.add(f"/s{i}.zip", data), data) for i in range(3)]
+    for i in range(3):
+        server.fault(f"/s{i}.zip", Fault(trickle=0.01, trickle_chunk=4_000))
+    report = fetch_sources(sources, layout, FetchOptions(jobs=3, host_connections=1), host_caps={"elsewhere": 3})
+    assert report.ok
+    assert server.max_active_all == 1
+
+
+def test_rerun_after_a_failed_run_resumes_the_partial_file(server, layout):
+    src = source("a", server.add("/a.zip", DATA), DATA)
+    server.fault("/a.zip", Fault(drop_after=120_000), Fault(status=503, repeat=True))
+    with pytest.raises(FetchError, match="rerun to resume"):
+        fetch_source(src, layout, FetchOptions(retries=0))
+    assert part_path(layout.download_path("a", "a.zip")).stat().st_size == 120_000
+    server.faults.clear()
+    got = fetch_source(src, layout, FAST)
+    assert got.how == "resumed"
+    assert got.path.read_bytes() == DATA
+    assert server.bytes_served["/a.zip"] == len(DATA)
+    assert leftovers(layout) == []
+
+
+def test_file_url_is_copied_and_verified(tmp_path, layout):
+    mirror = tmp_path / "mirror" / "a b.zip"
+    mirror.parent.mkdir()
+    mirror.write_bytes(DATA)
+    src = source("a", mirror.as_uri(), DATA)
+    got = fetch_source(src, layout, FAST)
+    assert got.how == "downloaded"
+    assert got.path.name == "a b.zip"
+    assert got.path.read_bytes() == DATA
+    assert fetch_source(src, layout, FAST).how == "present"
+
+
+def test_file_url_resumes_a_partial_copy(tmp_path, layout):
+    mirror = tmp_path / "a.zip"
+    mirror.write_bytes(DATA)
+    src = source("a", mirror.as_uri(), DATA)
+    dest = layout.download_path("a", "a.zip")
+    dest.parent.mkdir(parents=True)
+    part_path(dest).write_bytes(DATA[:1000])
+    got = fetch_source(src, layout, FAST)
+    assert (got.how, got.path.read_bytes()) == ("resumed", DATA)
+
+
+def test_missing_local_file_says_where_to_put_one(tmp_path, layout):
+    src = source("a", (tmp_path / "nope.zip").as_uri())
+    with pytest.raises(FetchError, match=r"cannot read .*nope\.zip.*put it at"):
+        fetch_source(src, layout, FAST)
+
+
+def test_gdrive_is_not_supported_yet(layout):
+    src = source("sam", "gdrive://1dKumdOKSXtV7lIXdrG7jsIK_z2vZv2gs")
+    with pytest.raises(FetchError, match="gdrive:// sources need the Google Drive support"):
+        fetch_source(src, layout, FAST)

@@ -1,0 +1,76 @@
+"""Streaming a mix in windows yields exactly the records the whole-file parser sees."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import msgspec
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from llavamix.errors import MixFormatError
+from llavamix.records import MixFile, iter_windows, plan_spans, read_span, read_window
+
+texts = st.text(alphabet='ab]},{"\\ \n', max_size=12)
+records = st.lists(
+    st.one_of(
+        st.fixed_dictionaries(
+            {
+                "id": st.integers(),
+                "conversations": st.lists(
+                    st.fixed_dictionaries({"from": st.just("human"), "value": texts}), max_size=3
+                ),
+            },
+            optional={"model": texts},
+        ),
+        st.lists(texts, max_size=2),
+        texts,
+        st.integers(),
+    ),
+    max_size=40,
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(recs=records, indent=st.sampled_from([None, 1]), window=st.integers(8, 400))
+def test_windows_match_the_whole_file(tmp_path: Path, recs: list, indent: int | None, window: int) -> None:
+    path = tmp_path / "mix.json"
+    path.write_text(json.dumps(recs, indent=indent))
+    whole = [bytes(r) for r in MixFile(path).raw]
+    seen: list[bytes] = []
+    for w in iter_windows(path, window):
+        assert w.first == len(seen)
+        raws = [bytes(r) for r in w.raws]
+        if w.start >= 0:
+            assert [bytes(r) for r in read_window(path, w.start, w.end)] == raws
+        seen += raws
+    assert seen == whole
+
+
+@pytest.mark.parametrize("text", ['[{"a": 1}, {"b": }]', '[{"a": 1}', '{"a": 1}', "", "[1,,2]"])
+def test_malformed_json_is_a_mix_format_error(tmp_path: Path, text: str) -> None:
+    (tmp_path / "bad.json").write_text(text)
+    with pytest.raises(MixFormatError):
+        list(iter_windows(tmp_path / "bad.json", 4))
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(recs=records, indent=st.sampled_from([None, 1]), span=st.integers(1, 300))
+def test_spans_match_the_whole_file_or_fail(tmp_path: Path, recs: list, indent: int | None, span: int) -> None:
+    path = tmp_path / "mix.json"
+    path.write_text(json.dumps(recs, indent=indent))
+    try:
+        seen = [bytes(r) for lo, hi in plan_spans(path, span) for r in read_span(path, lo, hi)]
+    except msgspec.DecodeError:
+        return  # a span end fell inside a string: callers fall back to iter_windows
+    assert seen == [bytes(r) for r in MixFile(path).raw]
+
+
+@pytest.mark.parametrize("text", ['[{"a": 1}, {"b": }]', '[{"a": 1}', '{"a": 1}', "", "[1, 23", '[{"a":1}]]'])
+def test_spans_of_malformed_json_fail(tmp_path: Path, text: str) -> None:
+    (tmp_path / "bad.json").write_text(text)
+    with pytest.raises(msgspec.DecodeError):
+        for lo, hi in plan_spans(tmp_path / "bad.json", 3):
+            read_span(tmp_path / "bad.json", lo, hi)
