@@ -23,9 +23,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from synthetic import make_mix  # noqa: E402
+from synthetic import make_mix
 
-from llavamix.index import IndexOptions, build_index  # noqa: E402
+from llavamix.index import IndexOptions, build_index
 
 HERE = Path(__file__).resolve()
 

@@ -9,10 +9,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 pytest.importorskip("torch")
-from llava import mm_utils  # noqa: E402
+from llava import mm_utils
 
-from llavamix.loader.anyres import best_resolution, fitted_size, grid_shape, paste_offset, tile_counts  # noqa: E402
-from llavamix.loader.config import DEFAULT_GRID_PINPOINTS  # noqa: E402
+from llavamix.loader.anyres import best_resolution, fitted_size, grid_shape, paste_offset, tile_counts
+from llavamix.loader.config import DEFAULT_GRID_PINPOINTS
 
 PINPOINTS = [list(p) for p in DEFAULT_GRID_PINPOINTS]
 sizes = st.tuples(st.integers(1, 5000), st.integers(1, 5000))
@@ -29,13 +29,17 @@ def test_fitted_size_and_offset_match_reference(size):
     w, h = fitted_size(size, target)
     # the reference's resize_and_pad_image arithmetic, restated
     sw, sh = target[0] / size[0], target[1] / size[1]
-    expected = (target[0], min(math.ceil(size[1] * sw), target[1])) if sw < sh else (
-        min(math.ceil(size[0] * sh), target[0]),
-        target[1],
+    expected = (
+        (target[0], min(math.ceil(size[1] * sw), target[1]))
+        if sw < sh
+        else (
+            min(math.ceil(size[0] * sh), target[0]),
+            target[1],
+        )
     )
     assert (w, h) == expected
     x, y = paste_offset((w, h), target)
-    assert 0 <= x and 0 <= y and x + w <= target[0] and y + h <= target[1]
+    assert x >= 0 and y >= 0 and x + w <= target[0] and y + h <= target[1]
 
 
 @given(sizes)

@@ -111,7 +111,7 @@ def test_resume_from_training_steps_with_prefetching_loader():
     fresh = ShuffleSampler(64)
     fresh.load_state_dict(state)
     rest = [b.tolist() for b in torch.utils.data.DataLoader(list(range(64)), batch_size=8, sampler=fresh)]
-    assert sorted(sum(trained + rest, [])) == list(range(64))
+    assert sorted(i for batch in trained + rest for i in batch) == list(range(64))
 
 
 def test_zero_length_and_bad_rank_are_configuration_errors():

@@ -10,10 +10,10 @@ import pytest
 
 pytest.importorskip("torch")
 
-from llavamix.loader import IGNORE_INDEX, IMAGE_TOKEN_INDEX, PreprocessConfig  # noqa: E402
-from llavamix.loader.tokens import encode, tokenize_with_image  # noqa: E402
-from tests.loader import reference  # noqa: E402
-from tests.loader.tokenizers import PUNCT, WORDS  # noqa: E402
+from llavamix.loader import IGNORE_INDEX, IMAGE_TOKEN_INDEX, PreprocessConfig
+from llavamix.loader.tokens import encode, tokenize_with_image
+from tests.loader import reference
+from tests.loader.tokenizers import PUNCT, WORDS
 
 
 def _reference(turns, tokenizer, template, has_image):

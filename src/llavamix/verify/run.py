@@ -78,7 +78,11 @@ def _record_pass_spans(mix: Path, options: VerifyOptions) -> list[RecordScan] | 
     sizes = {str(lo): hi - lo for lo, hi in spans}
     work = functools.partial(scan_nominal, mix, profile=options.profile)
     report = run_tasks(
-        spans, work, key=lambda s: str(s[0]), jobs=options.workers, pool="process",
+        spans,
+        work,
+        key=lambda s: str(s[0]),
+        jobs=options.workers,
+        pool="process",
         on_outcome=lambda o: options.progress.advance(RECORDS_KEY, sizes[o.key]),
     )
     if report.failed:
