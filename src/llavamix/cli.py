@@ -2,25 +2,23 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import sys
 from collections.abc import Callable
 from functools import wraps
-from typing import Any, TypeVar
-
-import json
 from pathlib import Path
+from typing import Any, Literal, TypeVar
 
 import click
 import rich.progress
 from rich.console import Console
 from rich.table import Table
 
-from llavamix import __version__, fetch
-from llavamix import prepare as prepare_mod
-from llavamix import stats, verify
+from llavamix import __version__, fetch, stats, verify
 from llavamix import index as index_stage
 from llavamix import pack as pack_stage
+from llavamix import prepare as prepare_mod
 from llavamix.catalog import load_catalog, resolve_names
 from llavamix.errors import LlavamixError
 from llavamix.io import human_bytes
@@ -179,13 +177,18 @@ def status(catalog_spec: str, root: Path, as_json: bool) -> None:
 
 
 def _jobs_option(fn: F) -> F:
-    return click.option("--jobs", "-j", type=click.IntRange(1), default=4, show_default=True,
-                        help="Sources handled in parallel.")(fn)
+    return click.option(
+        "--jobs", "-j", type=click.IntRange(1), default=4, show_default=True, help="Sources handled in parallel."
+    )(fn)
 
 
 def _downloads_option(fn: F) -> F:
-    return click.option("--downloads", type=click.Path(file_okay=False, path_type=Path), default=None,
-                        help="Folder for downloaded archives [default: ROOT/.llavamix/downloads].")(fn)
+    return click.option(
+        "--downloads",
+        type=click.Path(file_okay=False, path_type=Path),
+        default=None,
+        help="Folder for downloaded archives [default: ROOT/.llavamix/downloads].",
+    )(fn)
 
 
 @cli.command(name="fetch")
@@ -230,8 +233,13 @@ def _exit_for_failures(failed: dict[str, str]) -> None:
 @click.option("--deep", is_flag=True, help="Decode every image in the final verify (slower).")
 @handle_errors
 def prepare_cmd(
-    names: tuple[str, ...], catalog_spec: str, root: Path, jobs: int, downloads: Path | None,
-    keep_archives: bool, deep: bool,
+    names: tuple[str, ...],
+    catalog_spec: str,
+    root: Path,
+    jobs: int,
+    downloads: Path | None,
+    keep_archives: bool,
+    deep: bool,
 ) -> None:
     """Fetch, extract and lay out sources (NAMES or groups; default all), then verify the mix.
 
@@ -270,7 +278,6 @@ def render_prepare(report: prepare_mod.PrepareReport) -> None:
         err_console.print("Rerun the same command to retry the failed sources; finished ones are kept.")
 
 
-
 # --- verify and stats commands ---
 
 
@@ -281,13 +288,23 @@ def render_prepare(report: prepare_mod.PrepareReport) -> None:
 @click.option("--jobs", "-j", type=click.IntRange(1), default=None, help="Worker processes [default: all cores].")
 @click.option("--report", "report_path", type=click.Path(dir_okay=False, path_type=Path), help="Write the JSON report.")
 @click.option("--html", "html_path", type=click.Path(dir_okay=False, path_type=Path), help="Write an HTML report.")
-@click.option("--write-clean", "clean_path", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write the mix without the records that have an error.")
+@click.option(
+    "--write-clean",
+    "clean_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the mix without the records that have an error.",
+)
 @click.option("--no-cache", is_flag=True, help="Decode every image again instead of reusing cached verdicts.")
 @handle_errors
 def verify_cmd(
-    mix: Path, root: Path, deep: bool, jobs: int | None, report_path: Path | None, html_path: Path | None,
-    clean_path: Path | None, no_cache: bool,
+    mix: Path,
+    root: Path,
+    deep: bool,
+    jobs: int | None,
+    report_path: Path | None,
+    html_path: Path | None,
+    clean_path: Path | None,
+    no_cache: bool,
 ) -> None:
     """Check that every record of MIX trains: record structure, and each image under ROOT (exit 3 on errors)."""
     with progress_bars() as bars:
@@ -323,7 +340,8 @@ def render_verify_summary(report: verify.VerifyReport) -> None:
     if report.error_count:
         console.print(
             f"{report.error_count:,} of {report.records:,} records would fail training; fix the data or drop them "
-            "with --write-clean OUT.json (--report R.json lists each one).", highlight=False,
+            "with --write-clean OUT.json (--report R.json lists each one).",
+            highlight=False,
         )
     else:
         console.print(f"[green]all {report.records:,} records ok[/] ({report.images:,} images checked)")
@@ -331,8 +349,12 @@ def render_verify_summary(report: verify.VerifyReport) -> None:
 
 @cli.command(name="stats")
 @click.argument("mix", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--root", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="The data root; with it, image sizes and visual tokens are reported too.")
+@click.option(
+    "--root",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="The data root; with it, image sizes and visual tokens are reported too.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the stats as JSON.")
 @click.option("--html", "html_path", type=click.Path(dir_okay=False, path_type=Path), help="Write an HTML report.")
 @click.option("--jobs", "-j", type=click.IntRange(1), default=None, help="Worker processes [default: all cores].")
@@ -362,17 +384,23 @@ def render_stats(report: stats.StatsReport) -> None:
     console.print(
         f"{report.records:,} records: {report.with_image:,} with an image, {report.text_only:,} text-only, "
         f"{report.malformed:,} malformed; turns per record "
-        f"{sum(report.turns) / max(1, len(report.turns)):.1f} on average", highlight=False,
+        f"{sum(report.turns) / max(1, len(report.turns)):.1f} on average",
+        highlight=False,
     )
     if report.lengths:
         lengths = data["lengths"]
-        console.print(f"sampler lengths: median {lengths['median']}, p95 {lengths['p95']}, max {lengths['max']} "
-                      f"(text-only modality lengths are negative: min {words['min']})", highlight=False)
+        console.print(
+            f"sampler lengths: median {lengths['median']}, p95 {lengths['p95']}, max {lengths['max']} "
+            f"(text-only modality lengths are negative: min {words['min']})",
+            highlight=False,
+        )
     if data.get("visual_tokens"):
         tokens = data["visual_tokens"]
-        console.print(f"{len(report.sizes):,} images read ({report.unreadable:,} unreadable); anyres visual tokens "
-                      f"per image: median {tokens['median']}, p95 {tokens['p95']}, max {tokens['max']}",
-                      highlight=False)
+        console.print(
+            f"{len(report.sizes):,} images read ({report.unreadable:,} unreadable); anyres visual tokens "
+            f"per image: median {tokens['median']}, p95 {tokens['p95']}, max {tokens['max']}",
+            highlight=False,
+        )
 
 
 # --- index and pack commands ---
@@ -411,10 +439,21 @@ def count_bars() -> rich.progress.Progress:
 
 @cli.command(name="index")
 @click.argument("mix", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--out", "-o", required=True, type=click.Path(dir_okay=False, path_type=Path),
-              help="The index file to write, e.g. MIX.idx.")
-@click.option("--jobs", "-j", type=click.IntRange(1), default=2, show_default=True,
-              help="Processes that decode records while one writes.")
+@click.option(
+    "--out",
+    "-o",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The index file to write, e.g. MIX.idx.",
+)
+@click.option(
+    "--jobs",
+    "-j",
+    type=click.IntRange(1),
+    default=2,
+    show_default=True,
+    help="Processes that decode records while one writes.",
+)
 @handle_errors
 def index_cmd(mix: Path, out: Path, jobs: int) -> None:
     """Build a compact memory-mapped index of MIX: instant open, shared pages, the sampler's lengths."""
@@ -430,30 +469,67 @@ def index_cmd(mix: Path, out: Path, jobs: int) -> None:
 @cli.command(name="pack")
 @click.argument("mix", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @root_option()
-@click.option("--out", "-o", required=True, type=click.Path(file_okay=False, path_type=Path),
-              help="Folder that receives the shards and the manifest.")
-@click.option("--format", "fmt", type=click.Choice(["webdataset", "parquet"]), default="webdataset",
-              show_default=True, help="WebDataset tar shards or Parquet shards with embedded images.")
-@click.option("--shard-size", default="1GB", show_default=True,
-              help="Bytes per shard (1GB, 500MB, 2GiB) or records per shard (a plain number: 10000).")
+@click.option(
+    "--out",
+    "-o",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder that receives the shards and the manifest.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["webdataset", "parquet"]),
+    default="webdataset",
+    show_default=True,
+    help="WebDataset tar shards or Parquet shards with embedded images.",
+)
+@click.option(
+    "--shard-size",
+    default="1GB",
+    show_default=True,
+    help="Bytes per shard (1GB, 500MB, 2GiB) or records per shard (a plain number: 10000).",
+)
 @click.option("--name", default=None, help="Shard name prefix [default: the mix file's stem].")
 @click.option("--jobs", "-j", type=click.IntRange(1), default=4, show_default=True, help="Shards written in parallel.")
-@click.option("--on-error", type=click.Choice(["fail", "skip"]), default="fail", show_default=True,
-              help="A record that cannot be packed (missing or null image, malformed): stop before writing "
-              "anything, or leave it out and list it in the manifest.")
+@click.option(
+    "--on-error",
+    type=click.Choice(["fail", "skip"]),
+    default="fail",
+    show_default=True,
+    help="A record that cannot be packed (missing or null image, malformed): stop before writing "
+    "anything, or leave it out and list it in the manifest.",
+)
 @handle_errors
-def pack_cmd(mix: Path, root: Path, out: Path, fmt: str, shard_size: str, name: str | None, jobs: int,
-             on_error: str) -> None:
+def pack_cmd(
+    mix: Path,
+    root: Path,
+    out: Path,
+    fmt: Literal["webdataset", "parquet"],
+    shard_size: str,
+    name: str | None,
+    jobs: int,
+    on_error: Literal["fail", "skip"],
+) -> None:
     """Pack MIX and its images into WebDataset or Parquet shards; resumable, the manifest is written last."""
     size = pack_stage.ShardSize.parse(shard_size)
     with count_bars() as bars:
-        options = pack_stage.PackOptions(format=fmt, shard_size=size, name=name, jobs=jobs,  # type: ignore[arg-type]
-                                         on_error=on_error, progress=CountProgress(bars))  # type: ignore[arg-type]
+        options = pack_stage.PackOptions(
+            format=fmt,
+            shard_size=size,
+            name=name,
+            jobs=jobs,
+            on_error=on_error,
+            progress=CountProgress(bars),
+        )
         report = pack_stage.pack_mix(mix, root, out, options)
     render_pack(report)
     for problem in report.problems[:10]:
-        err_console.print(f"[yellow]left out[/yellow] record {problem.index} (id {problem.id!r}): {problem.code} "
-                          f"{problem.path or problem.detail}", highlight=False)
+        err_console.print(
+            f"[yellow]left out[/yellow] record {problem.index} (id {problem.id!r}): {problem.code} "
+            f"{problem.path or problem.detail}",
+            highlight=False,
+        )
     if report.problems:
         err_console.print(f"{len(report.problems)} record(s) left out; all are listed in the manifest.")
     _exit_for_failures(report.failed)
@@ -465,9 +541,16 @@ def render_pack(report: pack_stage.PackReport) -> None:
     table = Table(title=f"pack ({report.format}) -> {report.out_dir}")
     for col in ("shards", "written", "reused", "failed", "records", "images", "size", "time"):
         table.add_column(col, justify="right")
-    table.add_row(str(len(report.shards)), str(len(report.written)), str(len(report.reused)),
-                  str(len(report.failed)), f"{report.packed:,}/{report.records:,}", f"{report.images:,}",
-                  human_bytes(report.bytes), f"{report.seconds:.1f}s")
+    table.add_row(
+        str(len(report.shards)),
+        str(len(report.written)),
+        str(len(report.reused)),
+        str(len(report.failed)),
+        f"{report.packed:,}/{report.records:,}",
+        f"{report.images:,}",
+        human_bytes(report.bytes),
+        f"{report.seconds:.1f}s",
+    )
     console.print(table)
     if report.manifest is not None:
         console.print(f"manifest: {report.manifest}", highlight=False)

@@ -59,7 +59,9 @@ class PrepareReport:
         return not self.failed and (self.verify is None or not self.verify.error_count)
 
 
-def prepare(catalog: Catalog, names: Sequence[str], root: Path, options: PrepareOptions = PrepareOptions()) -> PrepareReport:
+def prepare(
+    catalog: Catalog, names: Sequence[str], root: Path, options: PrepareOptions = PrepareOptions()
+) -> PrepareReport:
     """Bring every named source (default: all) to its final place under ``root``; idempotent and resumable."""
     layout = Layout(root, options.downloads)
     sources = resolve_names(catalog, list(names))

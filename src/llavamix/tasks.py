@@ -134,7 +134,7 @@ def run_tasks(
 def _result(fut: Future[Outcome[R]], key: str) -> Outcome[R]:
     try:
         return fut.result()
-    except Exception as exc:  # a worker process died or the result did not pickle
+    except Exception as exc:  # noqa: BLE001 -- a worker process died or the result did not pickle
         return Outcome(key, "failed", error=f"{type(exc).__name__}: {exc}", attempts=1)
 
 

@@ -8,13 +8,13 @@ import os
 import re
 import subprocess
 import sys
+import tomllib
 import zipfile
 from pathlib import Path, PurePosixPath
 from types import ModuleType
 from urllib.parse import unquote, urlparse
 
 import pytest
-import tomllib
 from PIL import Image
 
 import llavamix.catalog

@@ -49,7 +49,7 @@ def tree_digest(root: Path) -> dict[str, str]:
         if rel.startswith(".llavamix"):
             continue
         if path.is_symlink():
-            out[rel] = "->" + os.readlink(path)
+            out[rel] = "->" + str(path.readlink())
         elif path.is_file():
             out[rel] = hashlib.sha256(path.read_bytes()).hexdigest()
     return out

@@ -13,8 +13,18 @@ from llavamix.prepare import PrepareOptions, prepare, source_status
 from tests.httpserver import Fault, LoopbackServer
 from tests.prepare.conftest import http_catalog, run_cli, tree_digest
 
-ARCHIVE_SOURCES = ["mix1m", "llava-pretrain-json", "llava-pretrain-images", "coco", "gqa", "textvqa", "vg1", "vg2",
-                   "vqa_collection", "allava_vflan"]
+ARCHIVE_SOURCES = [
+    "mix1m",
+    "llava-pretrain-json",
+    "llava-pretrain-images",
+    "coco",
+    "gqa",
+    "textvqa",
+    "vg1",
+    "vg2",
+    "vqa_collection",
+    "allava_vflan",
+]
 
 
 def test_sample_prepare_lays_out_the_training_tree(tmp_path: Path) -> None:
@@ -22,9 +32,21 @@ def test_sample_prepare_lays_out_the_training_tree(tmp_path: Path) -> None:
     report = prepare(load_catalog("sample"), ARCHIVE_SOURCES, root, PrepareOptions(jobs=2, verify=False))
     assert not report.failed
     assert {s.status for s in report.sources} == {"done"}
-    for folder in ("coco/train2017", "gqa/images", "textvqa/train_images", "vg/VG_100K", "vg/VG_100K_2",
-                   "llava/llava_pretrain/images/00000", "allava_vflan/images/images_191task_1k", "ai2d/images",
-                   "chatqa/train/png", "docvqa/train/documents", "dvqa/images", "geoqa+/images", "synthdog-en/images"):
+    for folder in (
+        "coco/train2017",
+        "gqa/images",
+        "textvqa/train_images",
+        "vg/VG_100K",
+        "vg/VG_100K_2",
+        "llava/llava_pretrain/images/00000",
+        "allava_vflan/images/images_191task_1k",
+        "ai2d/images",
+        "chatqa/train/png",
+        "docvqa/train/documents",
+        "dvqa/images",
+        "geoqa+/images",
+        "synthdog-en/images",
+    ):
         assert any((root / folder).iterdir()), folder
     assert (root / MIX_JSON).is_file()
     assert (root / "llava-next" / MIX_JSON.name).read_bytes() == (root / MIX_JSON).read_bytes()
@@ -48,7 +70,9 @@ def test_second_run_does_no_work(tmp_path: Path, sample_server: LoopbackServer) 
 def test_http_and_file_give_the_same_tree(tmp_path: Path, sample_server: LoopbackServer) -> None:
     via_file, via_http = tmp_path / "a", tmp_path / "b"
     prepare(load_catalog("sample"), ARCHIVE_SOURCES, via_file, PrepareOptions(verify=False))
-    prepare(load_catalog(http_catalog(tmp_path, sample_server)), ARCHIVE_SOURCES, via_http, PrepareOptions(verify=False))
+    prepare(
+        load_catalog(http_catalog(tmp_path, sample_server)), ARCHIVE_SOURCES, via_http, PrepareOptions(verify=False)
+    )
     assert tree_digest(via_file) == tree_digest(via_http)
 
 

@@ -1,4 +1,4 @@
-"""The data model shared by every stage: mix records and their JSON codec, and the schemas of the files stages exchange."""
+"""The data model every stage shares: mix records, their JSON codec, and the schemas of exchanged files."""
 
 from llavamix.records.model import (
     IMAGE_TOKEN,

@@ -32,7 +32,7 @@ class Record(msgspec.Struct, frozen=True):
 
     conversations: list[Turn]
     id: int | str | None = None
-    image: str | None | msgspec.UnsetType = msgspec.UNSET
+    image: str | msgspec.UnsetType | None = msgspec.UNSET
 
     @property
     def has_image(self) -> bool:
