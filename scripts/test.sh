@@ -19,4 +19,12 @@ fi
 "$PY" -m ruff check src tests benchmarks scripts
 "$PY" -m mypy
 lint-imports
+
+# The loader must also equal the reference under the transformers 4.x line the reference trains with: overlay
+# 4.x (and the hub/tokenizers it needs) on top of the environment for that one suite.
+tf4=$(mktemp -d)
+"$PY" -m pip install -q --no-deps --target "$tf4" "transformers==4.57.6" "huggingface_hub<1.0" "tokenizers<0.23"
+PYTHONPATH="$tf4" "$PY" -m pytest -q -p no:cacheprovider tests/loader
+rm -rf "$tf4"
+
 "$PY" -m pytest -q "$@"
