@@ -30,7 +30,6 @@ from llavamix.catalog.schema import Source, load_catalog
 REPO = Path(__file__).resolve().parents[1]
 CATALOG_DIR = REPO / "src" / "llavamix" / "catalog"
 SAMPLE = "sample"  # folder next to sample.toml; one subfolder per source
-PENDING = "_pending"  # loose images of sources that have no sample archive yet
 SEED = 20240427  # the mix JSON's collection date, as good a seed as any
 ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # the earliest time a zip can hold: no trace of the wall clock
 MIX_RECORDS = 270
@@ -127,28 +126,57 @@ ARCHIVES: dict[str, tuple[str, tuple[Pic, ...]]] = {
             Pic("images_191task_1k/wikiart_style_classification+1234.jpg", 56, 72),
         ),
     ),
-}
-
-# Sources whose sample archives come later: their images, as loose files under sample/_pending/<source>/.
-# Per source: the mix JSON's prefix and the images' file names. The real downloads, to copy when packing them:
-# SAM's zip (layout undocumented), the WebData zips (each nests data/<name>/images/*), OCR-VQA's per-image crawl.
-PENDING_IMAGES: dict[str, tuple[str, tuple[Pic, ...]]] = {
-    "sam": ("sam/images", (Pic("sa_10001.jpg", 96, 64), Pic("sa_223750.jpg", 64, 48), Pic("sa_5012.jpg", 48, 72))),
-    "ocr_vqa": (
-        "ocr_vqa/images",
-        (Pic("080522393X.jpg", 40, 64), Pic("1570761280.jpg", 40, 60), Pic("B00008RWPV.jpg", 36, 56)),
+    # The SAM zip's layout is undocumented; this assumes one wrapper folder named after the zip (the recipe
+    # finds the sa_*.jpg folder wherever it is).
+    "sam": (
+        "sam_images_share-sft.zip",
+        (
+            Pic("sam_images_share-sft/sa_10001.jpg", 96, 64),
+            Pic("sam_images_share-sft/sa_223750.jpg", 64, 48),
+            Pic("sam_images_share-sft/sa_5012.jpg", 48, 72),
+        ),
     ),
-    "web-celebrity": ("web-celebrity/images", (Pic("Choi_Min-sik.jpg", 48, 64), Pic("Kate_Winslet.jpg", 48, 60))),
-    "web-landmark": ("web-landmark/images", (Pic("Eiffel_Tower.jpg", 48, 80), Pic("Golden_Gate_Bridge.jpg", 96, 48))),
+    # The WebData zips each nest data/<name>/images/*.
+    "web-celebrity": (
+        "web-celebrity.zip",
+        (
+            Pic("data/web-celebrity/images/Choi_Min-sik.jpg", 48, 64),
+            Pic("data/web-celebrity/images/Kate_Winslet.jpg", 48, 60),
+        ),
+    ),
+    "web-landmark": (
+        "web-landmark.zip",
+        (
+            Pic("data/web-landmark/images/Eiffel_Tower.jpg", 48, 80),
+            Pic("data/web-landmark/images/Golden_Gate_Bridge.jpg", 96, 48),
+        ),
+    ),
     "wikiart": (
-        "wikiart/images",
-        (Pic("claude-monet_water-lilies-1916.jpg", 80, 56), Pic("hokusai_the-wave.jpg", 72, 48)),
+        "wikiart.zip",
+        (
+            Pic("data/wikiart/images/claude-monet_water-lilies-1916.jpg", 80, 56),
+            Pic("data/wikiart/images/hokusai_the-wave.jpg", 72, 48),
+        ),
     ),
     "share_textvqa": (
-        "share_textvqa/images",
-        (Pic("0a0bc91825468c45.jpg", 64, 64), Pic("e4b6ca9d1af3f120.jpg", 80, 48)),
+        "share_textvqa.zip",
+        (
+            Pic("data/share_textvqa/images/0a0bc91825468c45.jpg", 64, 64),
+            Pic("data/share_textvqa/images/e4b6ca9d1af3f120.jpg", 80, 48),
+        ),
     ),
 }
+
+# OCR-VQA: dataset.json lists a URL per key; the sample's are relative (resolved against dataset.json's own URL)
+# and point at loose files beside it, in the formats the real crawl meets: JPEG, GIF (two frames), palette PNG.
+OCR_IMAGES: tuple[Pic, ...] = (
+    Pic("080522393X.jpg", 40, 64),
+    Pic("1570761280.gif", 40, 60, "P"),
+    Pic("B00008RWPV.png", 36, 56, "P"),
+)
+# Keys whose URLs are dead (no file behind them), as many real ones are; the sample mix does not use them.
+OCR_DEAD = ("0000000000", "B000DEAD00")
+OCR_IMAGE_FOLDER = "images"
 
 PRETRAIN_PROMPTS = (
     "Give a brief description of the image.",
@@ -192,6 +220,9 @@ def encode(pic: Pic) -> bytes:
     buf = io.BytesIO()
     if pic.path.endswith(".png"):
         render(pic).save(buf, "PNG", compress_level=9, optimize=False)
+    elif pic.path.endswith(".gif"):
+        second = render(Pic(pic.path + "#2", pic.w, pic.h, pic.mode))
+        render(pic).save(buf, "GIF", save_all=True, append_images=[second], duration=500, loop=0)
     else:
         render(pic).save(buf, "JPEG", quality=85, subsampling="4:2:0", optimize=False, progressive=False)
     return buf.getvalue()
@@ -443,8 +474,14 @@ def json_bytes(records: list[dict[str, object]]) -> bytes:
 
 
 def landed(source: Source, member: str) -> str:
-    """Where an archive member lands under the data root."""
+    """Where an archive member lands under the data root (the ``sam`` recipe lands files by bare name)."""
+    if source.kind == "sam":
+        return str(PurePosixPath(source.into) / PurePosixPath(member).name)
     return str(PurePosixPath(source.into) / member.removeprefix(source.strip))
+
+
+def ocr_key(pic: Pic) -> str:
+    return PurePosixPath(pic.path).stem
 
 
 def json_path(path: str) -> str:
@@ -457,8 +494,36 @@ def json_path(path: str) -> str:
 def mix_images(sources: list[Source]) -> list[str]:
     """Every image path the sample mix may reference, as the JSON spells it."""
     out = [json_path(landed(s, pic.path)) for s in sources if s.name in ARCHIVES for pic in ARCHIVES[s.name][1]]
-    out += [f"{prefix}/{pic.path}" for prefix, pics in PENDING_IMAGES.values() for pic in pics]
+    out += [f"{s.into}/{ocr_key(pic)}.jpg" for s in sources if s.kind == "ocrvqa" for pic in OCR_IMAGES]
     return sorted(out)
+
+
+def ocr_index() -> dict[str, dict[str, object]]:
+    """dataset.json's shape: key -> the image URL (relative here) and the book's questions and answers."""
+    rng = random.Random(SEED + 2)
+    index: dict[str, dict[str, object]] = {}
+    for key, name in sorted([(ocr_key(p), p.path) for p in OCR_IMAGES] + [(k, f"{k}.jpg") for k in OCR_DEAD]):
+        pairs = [_book(rng) for _ in range(3)]
+        index[key] = {
+            "imageURL": f"{OCR_IMAGE_FOLDER}/{name}",
+            "questions": [q for q, _ in pairs],
+            "answers": [a for _, a in pairs],
+            "title": rng.choice(("The Quiet Garden", "Cooking for Two", "Rivers of Stone")),
+            "authorName": rng.choice(("Jane Austen", "Haruki Murakami")),
+            "genre": rng.choice(("Travel", "Cookbooks, Food & Wine", "Science & Math")),
+            "split": rng.choice((1, 1, 1, 2, 3)),
+        }
+    return index
+
+
+def loose_files(sources: list[Source]) -> dict[str, bytes]:
+    """Files served beside a source's download (the OCR-VQA images), by path under ``sample/``."""
+    return {
+        f"{s.name}/{OCR_IMAGE_FOLDER}/{pic.path}": encode(pic)
+        for s in sources
+        if s.kind == "ocrvqa"
+        for pic in OCR_IMAGES
+    }
 
 
 def source_files(sources: list[Source]) -> dict[str, tuple[str, bytes]]:
@@ -472,6 +537,8 @@ def source_files(sources: list[Source]) -> dict[str, tuple[str, bytes]]:
             out[src.name] = (src.file_name, json_bytes(mix_records(mix_images(sources))))
         elif src.name == "llava-pretrain-json":
             out[src.name] = (src.file_name, json_bytes(pretrain_records(ARCHIVES["llava-pretrain-images"][1])))
+        elif src.kind == "ocrvqa":
+            out[src.name] = (src.file_name, (json.dumps(ocr_index(), indent=1) + "\n").encode("utf-8"))
         else:
             raise SystemExit(f"source {src.name!r} of sources.toml has no sample yet; add it to {Path(__file__).name}")
     return out
@@ -516,6 +583,9 @@ def catalog_text(sources: list[Source], files: dict[str, tuple[str, bytes]]) -> 
         "# vqa_collection: the real zip's layout is undocumented; the sample assumes its six folders\n"
         "# (ai2d/images, chatqa/train/png, docvqa/train/documents, dvqa/images, geoqa+/images,\n"
         "# synthdog-en/images) at the top of the archive, no wrapper folder.\n"
+        "# sam: the real zip's layout is undocumented too; the sample holds sam_images_share-sft/sa_*.jpg.\n"
+        "# ocr_vqa: dataset.json's image URLs are relative to its own URL and point at sample/ocr_vqa/images/\n"
+        f"# (JPEG, GIF, palette PNG); the keys {', '.join(OCR_DEAD)} have dead URLs, unused by the mix.\n"
     )
     return head + "".join("\n" + source_table(s, *files[s.name]) for s in sources)
 
@@ -527,9 +597,8 @@ def build(out: Path, default_catalog: Path = CATALOG_DIR / "sources.toml") -> No
     shutil.rmtree(out / SAMPLE, ignore_errors=True)
     for name, (file_name, data) in files.items():
         _write(out / SAMPLE / name / file_name, data)
-    for source, (_, pics) in PENDING_IMAGES.items():
-        for pic in pics:
-            _write(out / SAMPLE / PENDING / source / pic.path, encode(pic))
+    for rel, data in loose_files(sources).items():
+        _write(out / SAMPLE / rel, data)
     _write(out / "sample.toml", catalog_text(sources, files).encode("utf-8"))
 
 

@@ -10,6 +10,8 @@ PY=${PYTHON:-python3}
 "$PY" -m pip install -q -e ".[dev,serve,report,torch]"
 # The reference implementation the loader is tested against (its own pins are ancient: no deps).
 "$PY" -m pip install -q --no-deps "llava-torch==1.2.2.post1"
+# Hugging Face datasets reads the Parquet shards back in a round-trip test (too heavy for the dev extra).
+"$PY" -m pip install -q datasets
 
 # Headless Chromium renders the HTML reports in the tests (Debian package; skipped where apt is unavailable).
 if ! command -v chromium >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then

@@ -78,6 +78,7 @@ class LoopbackServer:
         self.bytes_served: Counter[str] = Counter()
         self.max_active: Counter[str] = Counter()  # per path
         self.max_active_all = 0
+        self.latency = 0.0  # seconds every answer waits before it starts, as a distant server would
         self._active: Counter[str] = Counter()
         self._lock = threading.Lock()
         for path, data in (files or {}).items():
@@ -174,6 +175,9 @@ class _QuietServer(ThreadingHTTPServer):
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # headers and body leave in separate writes; with Nagle on, a kept-alive connection stalls the body until the
+    # client's delayed ACK (40 ms), which real servers avoid
+    disable_nagle_algorithm = True
 
     def log_message(self, format: str, *args: object) -> None:  # keep test output quiet
         pass
@@ -201,6 +205,8 @@ class _Handler(BaseHTTPRequestHandler):
             self.owner.active(path, -1)
 
     def respond(self, path: str, seen: Seen, head: bool) -> None:
+        if self.owner.latency:
+            time.sleep(self.owner.latency)
         entry = self.owner.lookup(path)
         fault = Fault() if head else self.owner.next_fault(path)
         if fault.status is not None:
@@ -305,8 +311,10 @@ def _slices(entry: Entry, first: int, count: int, step: int) -> Iterator[bytes]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--root", type=Path, required=True, help="folder to serve")
+    parser.add_argument("--latency", type=float, default=0.0, help="seconds each answer waits before it starts")
     args = parser.parse_args()
     server = LoopbackServer(root=args.root)
+    server.latency = args.latency
     print(server.base, flush=True)
     with contextlib.suppress(KeyboardInterrupt):
         server.httpd.serve_forever()

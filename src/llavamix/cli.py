@@ -22,7 +22,7 @@ from llavamix import prepare as prepare_mod
 from llavamix.catalog import load_catalog, resolve_names
 from llavamix.errors import LlavamixError
 from llavamix.io import human_bytes
-from llavamix.layout import Layout
+from llavamix.layout import MIX_JSON, Layout
 from llavamix.tasks import Progress
 
 # Exit codes (DESIGN.md): 0 all good, 1 error, 2 usage, 3 finished with failed sources or records.
@@ -191,20 +191,33 @@ def _downloads_option(fn: F) -> F:
     )(fn)
 
 
+def _all_option(fn: F) -> F:
+    return click.option(
+        "--all",
+        "all_keys",
+        is_flag=True,
+        help="OCR-VQA: crawl every image of dataset.json, not only those the mix JSON references.",
+    )(fn)
+
+
 @cli.command(name="fetch")
 @click.argument("names", nargs=-1)
 @catalog_option
 @root_option()
 @_jobs_option
 @_downloads_option
+@_all_option
 @handle_errors
-def fetch_cmd(names: tuple[str, ...], catalog_spec: str, root: Path, jobs: int, downloads: Path | None) -> None:
+def fetch_cmd(
+    names: tuple[str, ...], catalog_spec: str, root: Path, jobs: int, downloads: Path | None, all_keys: bool
+) -> None:
     """Download and checksum sources (NAMES or groups; default all) without extracting them."""
     catalog = load_catalog(catalog_spec)
     layout = Layout(root, downloads)
     selected = resolve_names(catalog, list(names))
     with progress_bars() as bars:
-        options = fetch.FetchOptions(jobs=jobs, progress=RichProgress(bars))
+        crawl = fetch.CrawlOptions(all_keys=all_keys)
+        options = fetch.FetchOptions(jobs=jobs, progress=RichProgress(bars), crawl=crawl)
         report = fetch.fetch_sources(selected, layout, options, catalog.hosts)
     table = Table(title="fetch")
     for col in ("source", "file", "size", "how"):
@@ -212,7 +225,31 @@ def fetch_cmd(names: tuple[str, ...], catalog_spec: str, root: Path, jobs: int, 
     for item in report.fetched:
         table.add_row(item.source, str(item.path), human_bytes(item.size), item.how)
     console.print(table)
+    for item in report.fetched:
+        if item.crawl is not None:
+            render_crawl(item.crawl, root)
     _exit_for_failures(report.failed)
+
+
+def render_crawl(crawl: fetch.CrawlReport, root: Path) -> None:
+    """One line per crawl; dead URLs with the records of the mix they cost and how to drop those records."""
+    console.print(
+        f"{crawl.source}: {crawl.keys:,} images wanted, {crawl.landed:,} fetched, {crawl.present:,} already there, "
+        f"{len(crawl.dead):,} dead",
+        highlight=False,
+    )
+    if not crawl.dead and not crawl.unknown:
+        return
+    gone = f"{len(crawl.dead):,} image URLs are dead" + (f" ({crawl.report})" if crawl.report else "")
+    if crawl.unknown:
+        gone += f", and the mix names {crawl.unknown:,} keys that dataset.json lacks"
+    if crawl.dead_records:
+        mix_path = root / MIX_JSON
+        gone += (
+            f"; {crawl.dead_records:,} records of the mix need them. Drop those records with: "
+            f"llavamix verify {mix_path} --root {root} --write-clean CLEAN.json"
+        )
+    console.print(f"[yellow]{crawl.source}[/]: {gone}", highlight=False)
 
 
 def _exit_for_failures(failed: dict[str, str]) -> None:
@@ -231,6 +268,7 @@ def _exit_for_failures(failed: dict[str, str]) -> None:
 @_downloads_option
 @click.option("--keep-archives", is_flag=True, help="Keep downloaded archives after extraction.")
 @click.option("--deep", is_flag=True, help="Decode every image in the final verify (slower).")
+@_all_option
 @handle_errors
 def prepare_cmd(
     names: tuple[str, ...],
@@ -240,6 +278,7 @@ def prepare_cmd(
     downloads: Path | None,
     keep_archives: bool,
     deep: bool,
+    all_keys: bool,
 ) -> None:
     """Fetch, extract and lay out sources (NAMES or groups; default all), then verify the mix.
 
@@ -248,7 +287,12 @@ def prepare_cmd(
     catalog = load_catalog(catalog_spec)
     with progress_bars() as bars:
         options = prepare_mod.PrepareOptions(
-            jobs=jobs, downloads=downloads, keep_archives=keep_archives, deep=deep, progress=RichProgress(bars)
+            jobs=jobs,
+            downloads=downloads,
+            keep_archives=keep_archives,
+            deep=deep,
+            fetch=fetch.FetchOptions(crawl=fetch.CrawlOptions(all_keys=all_keys)),
+            progress=RichProgress(bars),
         )
         report = prepare_mod.prepare(catalog, list(names), root, options)
     render_prepare(report)
@@ -270,6 +314,10 @@ def render_prepare(report: prepare_mod.PrepareReport) -> None:
     for alias in report.aliases:
         if alias.how != "exists":
             console.print(f"alias {alias.link} -> {alias.target} ({alias.how})", highlight=False)
+    if report.add_path is not None and report.add_path.how == "written":
+        console.print(f"wrote {report.add_path.path} ({report.add_path.records:,} records)", highlight=False)
+    for crawl in report.crawls.values():
+        render_crawl(crawl, report.root)
     if report.verify is not None:
         render_verify_summary(report.verify)
     for res in report.failed:

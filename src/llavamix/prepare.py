@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
@@ -16,12 +17,13 @@ from typing import Any, Literal
 from llavamix import extract, fetch, mix, verify
 from llavamix.catalog import Catalog, Source, resolve_names
 from llavamix.io import PART_SUFFIX
-from llavamix.layout import MIX_ALIAS_DIR, MIX_JSON, Layout
+from llavamix.layout import MIX_JSON, Layout
 from llavamix.tasks import NULL_PROGRESS, Outcome, Progress, run_tasks
 
 log = logging.getLogger(__name__)
 
 State = Literal["present", "partial", "missing"]
+MIX_KIND, CRAWL_KIND = "mix_json", "ocrvqa"
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,8 @@ class PrepareReport:
     sources: list[SourceResult]
     aliases: list[mix.Alias]
     verify: verify.VerifyReport | None = None
+    add_path: mix.AddPath | None = None  # the pretraining JSON with full image paths, when the 558K JSON is there
+    crawls: dict[str, fetch.CrawlReport] = field(default_factory=dict)  # crawled sources of this run, by name
 
     @property
     def failed(self) -> list[SourceResult]:
@@ -65,25 +69,56 @@ def prepare(
     """Bring every named source (default: all) to its final place under ``root``; idempotent and resumable."""
     layout = Layout(root, options.downloads)
     sources = resolve_names(catalog, list(names))
-    fetch_options = replace(options.fetch, progress=options.progress)
-    limiter = fetch.HostLimiter(catalog.hosts, fetch_options.host_connections)
-    extract_options = extract.ExtractOptions(keep_archive=options.keep_archives, progress=options.progress)
-
-    def acquire(src: Source) -> extract.Extracted:
-        fetched = fetch.fetch_source(src, layout, fetch_options, limiter=limiter)
-        return extract.extract_source(src, fetched.path, layout, extract_options)
-
-    report = run_tasks(
-        sources,
-        acquire,
-        key=lambda s: s.name,
-        jobs=options.jobs,
-        is_done=lambda s: extract.is_extracted(s, layout),
-    )
+    acquire = _Acquire(catalog, sources, layout, options)
+    report = run_tasks(sources, acquire, key=lambda s: s.name, jobs=options.jobs, is_done=acquire.is_done)
     results = [_source_result(o, sources, layout) for o in report.outcomes]
     aliases = fix_layout(root)
+    add_path = mix.write_add_path(root)
     checked = _quick_verify(root, options) if options.verify else None
-    return PrepareReport(root, results, aliases, checked)
+    return PrepareReport(root, results, aliases, checked, add_path, acquire.crawls)
+
+
+class _Acquire:
+    """One source's task: download, then extract. A crawl (OCR-VQA) waits for the mix JSON it picks keys from
+    when that is being acquired in the same run; catalog order puts the mix first, so it is never left waiting
+    on a task that has not started."""
+
+    def __init__(self, catalog: Catalog, sources: list[Source], layout: Layout, options: PrepareOptions) -> None:
+        self.layout, self.options = layout, options
+        self.fetch_options = replace(options.fetch, progress=options.progress)
+        self.limiter = fetch.HostLimiter(catalog.hosts, self.fetch_options.host_connections)
+        self.extract_options = extract.ExtractOptions(keep_archive=options.keep_archives, progress=options.progress)
+        self.crawls: dict[str, fetch.CrawlReport] = {}
+        self.mix_ready = threading.Event()
+        if not _mix_comes_first(sources, lambda s: extract.is_extracted(s, layout)):
+            self.mix_ready.set()
+
+    def is_done(self, src: Source) -> bool:
+        if src.kind == CRAWL_KIND and self.options.fetch.crawl.all_keys:
+            return False  # a finished crawl of the mix's keys is not one of every key
+        return extract.is_extracted(src, self.layout)
+
+    def __call__(self, src: Source) -> extract.Extracted:
+        if src.kind == CRAWL_KIND:
+            self.mix_ready.wait()
+        try:
+            fetched = fetch.fetch_source(src, self.layout, self.fetch_options, limiter=self.limiter)
+            if fetched.crawl is not None:
+                self.crawls[src.name] = fetched.crawl
+            return extract.extract_source(src, fetched.path, self.layout, self.extract_options)
+        finally:
+            if src.kind == MIX_KIND:  # laid out, or failed: either way a waiting crawl may go on
+                self.mix_ready.set()
+
+
+def _mix_comes_first(sources: list[Source], done: Callable[[Source], bool]) -> bool:
+    """Whether an unfinished mix JSON source precedes the first crawl source (so a crawl must wait for it)."""
+    for src in sources:
+        if src.kind == CRAWL_KIND:
+            return False
+        if src.kind == MIX_KIND and not done(src):
+            return True
+    return False
 
 
 def _source_result(outcome: Outcome[extract.Extracted], sources: list[Source], layout: Layout) -> SourceResult:
@@ -94,11 +129,8 @@ def _source_result(outcome: Outcome[extract.Extracted], sources: list[Source], l
 
 
 def fix_layout(root: Path) -> list[mix.Alias]:
-    """Create the aliases the training scripts need for whatever is laid out under ``root``."""
-    aliases = []
-    if (root / MIX_JSON).exists():
-        aliases.append(mix.make_alias(root, MIX_ALIAS_DIR, MIX_JSON.parent.as_posix()))
-    return aliases
+    """Create the aliases the mix JSON and the training scripts need for whatever is laid out under ``root``."""
+    return mix.fix_spellings(root)
 
 
 def _quick_verify(root: Path, options: PrepareOptions) -> verify.VerifyReport | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 import sys
 import zipfile
 from pathlib import Path, PurePosixPath
@@ -13,7 +14,6 @@ import pytest
 
 import llavamix.catalog
 from llavamix.catalog import Catalog, Source, load_catalog
-from llavamix.layout import PREFIX_SOURCES
 
 SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "make_sample.py"
 PACKAGE_CATALOG = Path(llavamix.catalog.__file__).parent
@@ -54,19 +54,22 @@ def _local_path(src: Source) -> Path:
 
 
 def _landed_paths(catalog: Catalog) -> set[str]:
-    """Every image file path under the data root that the catalog's archives produce (plus pending images)."""
+    """Every image file path under the data root that the catalog's archives and crawls produce."""
     out: set[str] = set()
     for src in catalog.sources:
+        if src.kind == "ocrvqa":
+            out |= _crawled_paths(src)
         if src.archive != "zip":
             continue
         with zipfile.ZipFile(_local_path(src)) as zf:
-            names = [n for n in zf.namelist() if not n.endswith("/")]
-        out.update(str(PurePosixPath(src.into) / n.removeprefix(src.strip)) for n in names)
-    return out | _pending_paths(catalog.path.parent)
+            names = [PurePosixPath(n) for n in zf.namelist() if not n.endswith("/")]
+        landed = (n.name if src.kind == "sam" else str(n).removeprefix(src.strip) for n in names)
+        out.update(str(PurePosixPath(src.into) / rel) for rel in landed)
+    return out
 
 
-def _pending_paths(catalog_dir: Path) -> set[str]:
-    """Images of sources without a sample archive yet: ``sample/_pending/<source>/<file>`` lands in their prefix."""
-    prefix_of = {source: prefix for prefix, source in PREFIX_SOURCES.items()}
-    pending = catalog_dir / "sample" / "_pending"
-    return {f"{prefix_of[p.parent.name]}/{p.name}" for p in pending.glob("*/*")}
+def _crawled_paths(src: Source) -> set[str]:
+    """The OCR-VQA keys whose (relative) image URL has a file behind it land as ``<into>/<key>.jpg``."""
+    index = json.loads(_local_path(src).read_bytes())
+    folder = _local_path(src).parent
+    return {f"{src.into}/{key}.jpg" for key, entry in index.items() if (folder / entry["imageURL"]).is_file()}

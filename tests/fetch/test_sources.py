@@ -139,9 +139,3 @@ def test_missing_local_file_says_where_to_put_one(tmp_path, layout):
     src = source("a", (tmp_path / "nope.zip").as_uri())
     with pytest.raises(FetchError, match=r"cannot read .*nope\.zip.*put it at"):
         fetch_source(src, layout, FAST)
-
-
-def test_gdrive_is_not_supported_yet(layout):
-    src = source("sam", "gdrive://1dKumdOKSXtV7lIXdrG7jsIK_z2vZv2gs")
-    with pytest.raises(FetchError, match="gdrive:// sources need the Google Drive support"):
-        fetch_source(src, layout, FAST)

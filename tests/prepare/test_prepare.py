@@ -13,7 +13,7 @@ from llavamix.prepare import PrepareOptions, prepare, source_status
 from tests.httpserver import Fault, LoopbackServer
 from tests.prepare.conftest import http_catalog, run_cli, tree_digest
 
-ARCHIVE_SOURCES = [
+SAMPLE_SOURCES = [
     "mix1m",
     "llava-pretrain-json",
     "llava-pretrain-images",
@@ -24,12 +24,18 @@ ARCHIVE_SOURCES = [
     "vg2",
     "vqa_collection",
     "allava_vflan",
+    "sam",
+    "web-celebrity",
+    "web-landmark",
+    "wikiart",
+    "share_textvqa",
+    "ocr_vqa",
 ]
 
 
 def test_sample_prepare_lays_out_the_training_tree(tmp_path: Path) -> None:
     root = tmp_path / "data"
-    report = prepare(load_catalog("sample"), ARCHIVE_SOURCES, root, PrepareOptions(jobs=2, verify=False))
+    report = prepare(load_catalog("sample"), SAMPLE_SOURCES, root, PrepareOptions(jobs=2, verify=False))
     assert not report.failed
     assert {s.status for s in report.sources} == {"done"}
     for folder in (
@@ -46,8 +52,21 @@ def test_sample_prepare_lays_out_the_training_tree(tmp_path: Path) -> None:
         "dvqa/images",
         "geoqa+/images",
         "synthdog-en/images",
+        "sam/images",
+        "web-celebrity/images",
+        "web-landmark/images",
+        "wikiart/images",
+        "share_textvqa/images",
+        "ocr_vqa/images",
     ):
         assert any((root / folder).iterdir()), folder
+    assert (root / "chartqa").resolve() == (root / "chatqa").resolve(), "the mix says chartqa/"
+    assert report.add_path is not None and (root / report.add_path.path).is_file()
+    assert sorted(p.name for p in (root / "ocr_vqa" / "images").iterdir()) == [
+        "080522393X.jpg",
+        "1570761280.jpg",
+        "B00008RWPV.jpg",
+    ]
     assert (root / MIX_JSON).is_file()
     assert (root / "llava-next" / MIX_JSON.name).read_bytes() == (root / MIX_JSON).read_bytes()
     assert not list(root.rglob("*.part"))
@@ -58,10 +77,10 @@ def test_sample_prepare_lays_out_the_training_tree(tmp_path: Path) -> None:
 def test_second_run_does_no_work(tmp_path: Path, sample_server: LoopbackServer) -> None:
     catalog = load_catalog(http_catalog(tmp_path, sample_server))
     root = tmp_path / "data"
-    first = prepare(catalog, ARCHIVE_SOURCES, root, PrepareOptions(jobs=3, verify=False))
+    first = prepare(catalog, SAMPLE_SOURCES, root, PrepareOptions(jobs=3, verify=False))
     assert not first.failed
     before, served = tree_digest(root), len(sample_server.requests)
-    second = prepare(catalog, ARCHIVE_SOURCES, root, PrepareOptions(jobs=3, verify=False))
+    second = prepare(catalog, SAMPLE_SOURCES, root, PrepareOptions(jobs=3, verify=False))
     assert {s.status for s in second.sources} == {"skipped"}
     assert len(sample_server.requests) == served
     assert tree_digest(root) == before
@@ -69,9 +88,9 @@ def test_second_run_does_no_work(tmp_path: Path, sample_server: LoopbackServer) 
 
 def test_http_and_file_give_the_same_tree(tmp_path: Path, sample_server: LoopbackServer) -> None:
     via_file, via_http = tmp_path / "a", tmp_path / "b"
-    prepare(load_catalog("sample"), ARCHIVE_SOURCES, via_file, PrepareOptions(verify=False))
+    prepare(load_catalog("sample"), SAMPLE_SOURCES, via_file, PrepareOptions(verify=False))
     prepare(
-        load_catalog(http_catalog(tmp_path, sample_server)), ARCHIVE_SOURCES, via_http, PrepareOptions(verify=False)
+        load_catalog(http_catalog(tmp_path, sample_server)), SAMPLE_SOURCES, via_http, PrepareOptions(verify=False)
     )
     assert tree_digest(via_file) == tree_digest(via_http)
 
@@ -110,8 +129,8 @@ def test_unknown_source_is_a_clear_error(tmp_path: Path) -> None:
 def test_prepare_cli_verifies_the_mix(tmp_path: Path, missing_image: bool) -> None:
     root = tmp_path / "data"
     proc = run_cli("prepare", "--catalog", "sample", "--root", root)
-    assert proc.returncode in (0, 3), proc.stderr
-    first_code = proc.returncode
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "all 270 records ok" in proc.stdout
     if missing_image:
         victim = next((root / "coco" / "train2017").iterdir())
         victim.unlink()
@@ -120,4 +139,23 @@ def test_prepare_cli_verifies_the_mix(tmp_path: Path, missing_image: bool) -> No
         assert "missing" in proc.stdout
     else:
         proc = run_cli("prepare", "--catalog", "sample", "--root", root)
-        assert proc.returncode == first_code
+        assert proc.returncode == 0
+
+
+def test_a_dead_ocr_url_the_mix_needs_is_counted_and_the_way_out_named(
+    tmp_path: Path, sample_server: LoopbackServer
+) -> None:
+    dead_key = "1570761280"
+    sample_server.fault(f"/ocr_vqa/images/{dead_key}.gif", Fault(status=404, repeat=True))
+    catalog = http_catalog(tmp_path, sample_server)
+    root = tmp_path / "data"
+    proc = run_cli("prepare", "--catalog", catalog, "--root", root)
+    assert proc.returncode == 3, "the records that need the dead image would fail training"
+    mix = json.loads((root / MIX_JSON).read_text())
+    affected = sum(r.get("image") == f"ocr_vqa/images/{dead_key}.jpg" for r in mix)
+    out = " ".join(proc.stdout.split())  # rich wraps long lines
+    assert f"{affected} records of the mix need them" in out
+    assert f"--root {root} --write-clean" in out
+    dead = json.loads((root / ".llavamix" / "reports" / "ocr_vqa_dead.json").read_text())
+    assert [d["key"] for d in dead["dead"]] == [dead_key]
+    assert dead["dead_records"] == affected

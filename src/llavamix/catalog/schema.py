@@ -163,6 +163,8 @@ def _check_values(src: Source) -> str | None:
         return f"url {src.url!r} has scheme {scheme or 'none'!r}; use one of {', '.join(s + '://' for s in SCHEMES)}"
     if scheme == "hf" and not src.url.startswith("hf://datasets/"):
         return f"url {src.url!r}: Hub URLs look like hf://datasets/<owner>/<repo>/<path>"
+    if scheme == "gdrive" and not src.filename:
+        return f"url {src.url!r}: Drive links carry no file name; add filename = \"<the file's name on Drive>\""
     if src.md5 and not _is_hex(src.md5, 32):
         return f"md5 {src.md5!r} is not 32 hex digits"
     if src.sha256 and not _is_hex(src.sha256, 64):

@@ -12,10 +12,12 @@ from pathlib import Path
 
 from llavamix.catalog import Source
 from llavamix.errors import ConfigError
+from llavamix.extract.crawled import take_stock
 from llavamix.extract.marker import read_extracted, write_marker
 from llavamix.extract.model import Extracted, ExtractOptions
 from llavamix.extract.place import place_file
 from llavamix.extract.plan import strip_mapper
+from llavamix.extract.sam import extract_sam
 from llavamix.extract.unpack import unpack
 from llavamix.extract.vqa_collection import vqa_collection_plan
 from llavamix.layout import Layout
@@ -45,6 +47,8 @@ RECIPES: dict[str, Recipe] = {
     "archive": _archive,
     "mix_json": _mix_json,
     "vqa_collection": _vqa_collection,
+    "sam": extract_sam,
+    "ocrvqa": take_stock,
 }
 
 

@@ -1,7 +1,18 @@
-"""The fetch stage: download every source (http(s)://, hf://, file://) resumably, verify it, mark it done."""
+"""The fetch stage: download every source (http(s)://, hf://, gdrive://, file://) resumably, verify it, mark it
+done; crawl the images of an image index (OCR-VQA)."""
 
 from llavamix.fetch.limiter import HostLimiter
-from llavamix.fetch.options import Fetched, FetchOptions, FetchReport
+from llavamix.fetch.options import CrawlOptions, CrawlReport, Fetched, FetchOptions, FetchReport
 from llavamix.fetch.sources import fetch_source, fetch_sources, is_fetched
 
-__all__ = ["FetchOptions", "FetchReport", "Fetched", "HostLimiter", "fetch_source", "fetch_sources", "is_fetched"]
+__all__ = [
+    "CrawlOptions",
+    "CrawlReport",
+    "FetchOptions",
+    "FetchReport",
+    "Fetched",
+    "HostLimiter",
+    "fetch_source",
+    "fetch_sources",
+    "is_fetched",
+]

@@ -43,21 +43,24 @@ class HttpRemote:
 
     @contextlib.contextmanager
     def open(self, offset: int, validator: str | None) -> Iterator[Body]:
+        with self.request(self.url, offset, validator) as resp:
+            yield self.body(resp, offset)
+
+    def request(self, url: str, offset: int, validator: str | None) -> requests.Response:
+        """A streamed GET of ``url`` from byte ``offset``; connection problems become Transient or Refused."""
         headers = {}
         if offset:
             headers["Range"] = f"bytes={offset}-"
             if validator:
                 headers["If-Range"] = validator  # a changed file comes back whole (200) instead of spliced
         try:
-            resp = self.session.get(self.url, headers=headers, stream=True, timeout=self.timeout)
+            return self.session.get(url, headers=headers, stream=True, timeout=self.timeout)
         except requests.exceptions.SSLError as exc:  # a certificate problem does not heal by retrying
-            raise Refused(f"{self.url}: TLS failed ({exc}); check the system's CA certificates") from None
+            raise Refused(f"{url}: TLS failed ({exc}); check the system's CA certificates") from None
         except (requests.ConnectionError, requests.Timeout) as exc:
             raise Transient(f"cannot connect: {exc}") from None
         except requests.RequestException as exc:
-            raise Refused(f"{self.url}: {exc}") from None
-        with resp:
-            yield self.body(resp, offset)
+            raise Refused(f"{url}: {exc}") from None
 
     def body(self, resp: requests.Response, offset: int) -> Body:
         status = resp.status_code

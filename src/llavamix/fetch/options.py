@@ -12,6 +12,18 @@ How = Literal["downloaded", "resumed", "present", "adopted"]
 
 
 @dataclass(frozen=True)
+class CrawlOptions:
+    """Knobs of a per-image crawl (OCR-VQA): many small GETs, in parallel, a few at a time per host."""
+
+    all_keys: bool = False  # every key of the index, not only those the mix JSON references
+    jobs: int = 32  # images in flight; also the size of the connection pool
+    host_connections: int = 16  # parallel connections per image host
+    retries: int = 3  # extra attempts on connection errors, timeouts, 5xx and 429
+    backoff: float = 0.5  # base delay in seconds, doubled per attempt, with jitter
+    timeout: float = 30.0
+
+
+@dataclass(frozen=True)
 class FetchOptions:
     """Knobs of a download run; the defaults suit the real servers."""
 
@@ -22,6 +34,7 @@ class FetchOptions:
     timeout: float = 60.0  # socket connect and read timeout
     host_connections: int = 4  # parallel connections per host unless the catalog's [hosts] says otherwise
     progress: Progress = NULL_PROGRESS
+    crawl: CrawlOptions = field(default_factory=CrawlOptions)
 
 
 @dataclass(frozen=True)
@@ -33,6 +46,22 @@ class Fetched:
     size: int
     how: How
     digest: str | None  # "md5:..." or "sha256:..." that was checked; None when there was nothing to check against
+    crawl: CrawlReport | None = None  # for a crawled source (OCR-VQA): the images its index file lists
+
+
+@dataclass
+class CrawlReport:
+    """One crawl of a source's image index: what landed, what was already there, and the dead URLs."""
+
+    source: str
+    keys: int  # keys wanted this run (the mix's, or every key with ``all_keys``)
+    landed: int = 0  # images written this run
+    present: int = 0  # images already there, not fetched again
+    dead: dict[str, str] = field(default_factory=dict)  # key -> why (404, not an image...): not retried
+    failed: dict[str, str] = field(default_factory=dict)  # key -> error after the retries: a rerun retries them
+    unknown: int = 0  # keys the mix references that the index lacks
+    dead_records: int | None = None  # mix records whose image is dead or unknown; None without a mix JSON
+    report: Path | None = None  # the JSON file listing the dead and failed keys
 
 
 @dataclass

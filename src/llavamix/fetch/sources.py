@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from llavamix.catalog import Source
 from llavamix.errors import ChecksumError, FetchError, LlavamixError
-from llavamix.fetch import http, hub, local
+from llavamix.fetch import gdrive, http, hub, local, ocrvqa
 from llavamix.fetch.download import download, manual_route
 from llavamix.fetch.limiter import HostLimiter
 from llavamix.fetch.options import Fetched, FetchOptions, FetchReport
@@ -25,18 +26,13 @@ STAGE = "fetch"
 DEFAULTS = FetchOptions()
 
 
-def _no_gdrive(source: Source, options: FetchOptions) -> Remote:
-    page = f"https://drive.google.com/uc?id={source.url.removeprefix('gdrive://')}"
-    raise Refused(f"gdrive:// sources need the Google Drive support, which this version lacks ({page})")
-
-
 # URL scheme -> the function that opens such a source
 OPENERS: dict[str, Callable[[Source, FetchOptions], Remote]] = {
     "http": http.remote,
     "https": http.remote,
     "file": local.remote,
     "hf": hub.remote,
-    "gdrive": _no_gdrive,
+    "gdrive": gdrive.remote,
 }
 
 
@@ -48,7 +44,18 @@ def is_fetched(source: Source, layout: Layout) -> bool:
 def fetch_source(
     source: Source, layout: Layout, options: FetchOptions = DEFAULTS, *, limiter: HostLimiter | None = None
 ) -> Fetched:
-    """Bring one source's file to its downloads path, verified; raises FetchError (or ChecksumError)."""
+    """Bring one source's file to its downloads path, verified; raises FetchError (or ChecksumError).
+
+    For a crawled source (``kind = "ocrvqa"``) the file is an image index, and the images it lists are crawled
+    into the source's folder too (``Fetched.crawl``).
+    """
+    fetched = _fetch_file(source, layout, options, limiter)
+    if source.kind == ocrvqa.KIND:
+        fetched = replace(fetched, crawl=ocrvqa.crawl_ocrvqa(source, fetched.path, layout, options))
+    return fetched
+
+
+def _fetch_file(source: Source, layout: Layout, options: FetchOptions, limiter: HostLimiter | None) -> Fetched:
     present = _present(source, layout)
     if present is not None:
         return present

@@ -1,5 +1,8 @@
-"""Fix-ups of the laid-out mix: folder aliases the training scripts expect."""
+"""Fix-ups of the laid-out data: folder aliases the mix and the training scripts expect, and the pretraining
+JSON with full image paths."""
 
+from llavamix.mix.add_path import AddPath, write_add_path
 from llavamix.mix.aliases import Alias, make_alias
+from llavamix.mix.spellings import fix_spellings, needed_folders
 
-__all__ = ["Alias", "make_alias"]
+__all__ = ["AddPath", "Alias", "fix_spellings", "make_alias", "needed_folders", "write_add_path"]

@@ -1,5 +1,6 @@
 """The data model every stage shares: mix records, their JSON codec, and the schemas of exchanged files."""
 
+from llavamix.records.images import iter_images
 from llavamix.records.model import (
     IMAGE_TOKEN,
     ROLES,
@@ -22,6 +23,7 @@ __all__ = [
     "Turn",
     "decode_record",
     "encode",
+    "iter_images",
     "iter_windows",
     "plan_spans",
     "read_span",

@@ -1,0 +1,37 @@
+"""Folders known under two names: the mix JSON says ``chartqa/`` where vqa_collection.zip holds ``chatqa/``, the
+finetune scripts read ``llava-next/`` where the mix lives in ``open-llava-next/``. Whichever name is needed and
+missing becomes an alias of the one on disk."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from llavamix.layout import MIX_ALIAS_DIR, MIX_JSON
+from llavamix.mix.aliases import Alias, make_alias
+from llavamix.records import iter_images
+
+# Each pair may be aliased in either direction.
+TWINS: tuple[tuple[str, str], ...] = (("chartqa", "chatqa"), (MIX_ALIAS_DIR, MIX_JSON.parent.as_posix()))
+
+
+def needed_folders(root: Path) -> set[str]:
+    """Top-level folders that training reads: those the mix's image paths start with, and the mix's own folder
+    under the name the scripts use. Empty when the mix JSON is not under ``root``."""
+    mix = root / MIX_JSON
+    if not mix.is_file():
+        return set()
+    tops = {image.partition("/")[0] for image in iter_images(mix) if "/" in image}
+    return tops | {MIX_ALIAS_DIR}
+
+
+def fix_spellings(root: Path, needed: set[str] | None = None) -> list[Alias]:
+    """Alias each needed folder that is missing (or already an alias) to its twin present under ``root``."""
+    needed = needed_folders(root) if needed is None else needed
+    made = []
+    for a, b in TWINS:
+        for want, have in ((a, b), (b, a)):
+            link, target = root / want, root / have
+            usable = target.exists() and not target.is_symlink()
+            if want in needed and usable and (link.is_symlink() or not link.exists()):
+                made.append(make_alias(root, want, have))
+    return made

@@ -1,0 +1,194 @@
+"""The OCR-VQA crawl against a loopback server: JPEG normalisation, mix-driven key selection, dead URLs, retries,
+resume, and a kill -9 mid-crawl followed by a rerun that fetches nothing twice."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+from PIL import Image
+
+from llavamix.catalog import Source
+from llavamix.errors import FetchError
+from llavamix.fetch import CrawlOptions, FetchOptions, fetch_source
+from llavamix.fetch.jpeg import as_jpeg
+from llavamix.layout import MIX_JSON, Layout
+from tests.httpserver import Fault, LoopbackServer
+
+OPTS = FetchOptions(backoff=0.01, max_backoff=0.05, timeout=5.0, crawl=CrawlOptions(jobs=8, backoff=0.01))
+
+
+def picture(fmt: str, mode: str = "RGB", *, frames: int = 1, size: tuple[int, int] = (40, 30)) -> bytes:
+    imgs = [Image.linear_gradient("L").resize(size).convert(mode) for _ in range(frames)]
+    for i, img in enumerate(imgs):
+        img.paste(img.getpixel((0, 0)) if mode != "P" else 7 * i + 3, (0, 0, 10 + 5 * i, 10))
+    out = io.BytesIO()
+    extra = {"save_all": True, "append_images": imgs[1:]} if frames > 1 else {}
+    if mode == "P" and fmt == "PNG":
+        extra["transparency"] = 0
+    imgs[0].save(out, fmt, **extra)
+    return out.getvalue()
+
+
+INPUTS = {
+    "0001JPEGRGB": ("jpg", picture("JPEG")),
+    "0002JPEGGRY": ("jpg", picture("JPEG", "L")),
+    "0003CMYKJPG": ("jpg", picture("JPEG", "CMYK")),
+    "0004GIFANIM": ("gif", picture("GIF", "P", frames=3)),
+    "0005PNGPALT": ("png", picture("PNG", "P")),
+    "0006PNGRGBA": ("png", picture("PNG", "RGBA")),
+    "0007PNGGREY": ("png", picture("PNG", "LA")),
+}
+
+
+def publish(server: LoopbackServer, images: dict[str, tuple[str, bytes]], dead: tuple[str, ...] = ()) -> Source:
+    """Serve ``images`` under /ocr/images/ and a dataset.json listing them (relative URLs) plus ``dead`` keys."""
+    index = {
+        key: {"imageURL": f"images/{key}.{ext}", "title": "A Book", "split": 1} for key, (ext, _) in images.items()
+    }
+    index.update({key: {"imageURL": f"http://{server.base[7:]}/gone/{key}.jpg"} for key in dead})
+    for key, (ext, data) in images.items():
+        server.add(f"/ocr/images/{key}.{ext}", data)
+    url = server.add("/ocr/dataset.json", json.dumps(index).encode())
+    return Source(name="ocr_vqa", url=url, into="ocr_vqa/images", kind="ocrvqa")
+
+
+def write_mix(layout: Layout, keys: list[str]) -> None:
+    records = [
+        {
+            "id": f"{k}_{i}",
+            "image": f"ocr_vqa/images/{k}.jpg",
+            "conversations": [{"from": "human", "value": "<image>\nq"}],
+        }
+        for i, k in enumerate(keys)
+    ]
+    path = layout.root / MIX_JSON
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(records))
+
+
+def landed(layout: Layout) -> dict[str, bytes]:
+    folder = layout.root / "ocr_vqa" / "images"
+    return {p.stem: p.read_bytes() for p in sorted(folder.iterdir())}
+
+
+def test_every_output_is_a_jpeg_and_plain_jpegs_are_kept_byte_for_byte(server, layout):
+    got = fetch_source(publish(server, INPUTS), layout, OPTS)
+    assert got.crawl is not None and got.crawl.landed == len(INPUTS) and not got.crawl.dead
+    files = landed(layout)
+    assert sorted(files) == sorted(INPUTS)
+    for key, data in files.items():
+        with Image.open(io.BytesIO(data)) as img:
+            img.load()
+            assert img.format == "JPEG", key
+            assert img.mode in ("RGB", "L"), key
+            assert img.size == (40, 30), key
+    assert files["0001JPEGRGB"] == INPUTS["0001JPEGRGB"][1]
+    assert files["0002JPEGGRY"] == INPUTS["0002JPEGGRY"][1]
+    assert files["0003CMYKJPG"] != INPUTS["0003CMYKJPG"][1], "CMYK is converted to RGB"
+
+
+def test_the_first_frame_of_a_gif_is_kept():
+    data = picture("GIF", "P", frames=3)
+    out, converted = as_jpeg(data)
+    with Image.open(io.BytesIO(data)) as gif, Image.open(io.BytesIO(out)) as jpg:
+        first = gif.convert("RGB")
+        assert converted and jpg.size == first.size
+        assert abs(jpg.getpixel((2, 2))[0] - first.getpixel((2, 2))[0]) < 12
+
+
+def test_dead_urls_are_reported_not_fatal(server, layout):
+    images = dict(list(INPUTS.items())[:2])
+    images["0009HTMLPAG"] = ("jpg", b"<html><body>this image is gone</body></html>")
+    src = publish(server, images, dead=("0008MISSING",))
+    got = fetch_source(src, layout, OPTS)
+    crawl = got.crawl
+    assert crawl is not None
+    assert crawl.landed == 2
+    assert set(crawl.dead) == {"0008MISSING", "0009HTMLPAG"}
+    assert "404" in crawl.dead["0008MISSING"] and "not a readable image" in crawl.dead["0009HTMLPAG"]
+    listed = json.loads(crawl.report.read_text())
+    assert {d["key"] for d in listed["dead"]} == {"0008MISSING", "0009HTMLPAG"}
+    assert sorted(landed(layout)) == ["0001JPEGRGB", "0002JPEGGRY"]
+    assert not list((layout.root / "ocr_vqa" / "images").glob("*.part"))
+
+
+def test_only_the_keys_the_mix_references_are_crawled(server, layout):
+    src = publish(server, INPUTS, dead=("0008MISSING",))
+    write_mix(layout, ["0004GIFANIM", "0004GIFANIM", "0008MISSING", "0010NOTINDEX"])
+    crawl = fetch_source(src, layout, OPTS).crawl
+    assert crawl is not None
+    assert sorted(landed(layout)) == ["0004GIFANIM"]
+    assert crawl.keys == 2 and crawl.unknown == 1
+    assert crawl.dead_records == 2, "one record of the dead key and one of the key dataset.json lacks"
+    assert [r.path for r in server.requests if "/images/" in r.path] == ["/ocr/images/0004GIFANIM.gif"]
+
+
+def test_all_keys_crawls_every_key(server, layout):
+    src = publish(server, INPUTS)
+    write_mix(layout, ["0004GIFANIM"])
+    all_keys = FetchOptions(crawl=CrawlOptions(all_keys=True, jobs=4))
+    crawl = fetch_source(src, layout, all_keys).crawl
+    assert crawl is not None and crawl.dead_records == 0
+    assert sorted(landed(layout)) == sorted(INPUTS)
+
+
+def test_transient_failures_are_retried_then_reported_and_a_rerun_resumes(server, layout):
+    src = publish(server, INPUTS)
+    server.fault("/ocr/images/0005PNGPALT.png", Fault(status=503), Fault(status=429, retry_after="0"))
+    server.fault("/ocr/images/0006PNGRGBA.png", Fault(status=500, repeat=True))
+    with pytest.raises(FetchError, match=r"1 of 7 images could not be fetched.*rerun to retry"):
+        fetch_source(src, layout, OPTS)
+    listed = json.loads(layout.report("ocr_vqa_dead.json").read_text())
+    assert [f["key"] for f in listed["failed"]] == ["0006PNGRGBA"]
+    assert len(server.gets("/ocr/images/0005PNGPALT.png")) == 3
+    assert len(landed(layout)) == 6
+
+    server.faults.clear()
+    served = len(server.requests)
+    crawl = fetch_source(src, layout, OPTS).crawl
+    assert crawl is not None and (crawl.landed, crawl.present) == (1, 6)
+    assert [r.path for r in server.requests[served:] if "/images/" in r.path] == ["/ocr/images/0006PNGRGBA.png"]
+
+
+def test_local_file_urls_are_crawled(tmp_path, layout):
+    (tmp_path / "images").mkdir()
+    (tmp_path / "images" / "0004GIFANIM.gif").write_bytes(INPUTS["0004GIFANIM"][1])
+    index = {"0004GIFANIM": {"imageURL": "images/0004GIFANIM.gif"}, "0008MISSING": {"imageURL": "images/none.jpg"}}
+    (tmp_path / "dataset.json").write_text(json.dumps(index))
+    src = Source(name="ocr_vqa", url=(tmp_path / "dataset.json").as_uri(), into="ocr_vqa/images", kind="ocrvqa")
+    crawl = fetch_source(src, layout, OPTS).crawl
+    assert crawl is not None and crawl.landed == 1 and list(crawl.dead) == ["0008MISSING"]
+
+
+def test_kill_mid_crawl_then_rerun_fetches_nothing_twice(server, tmp_path):
+    images = {f"{i:010d}": ("png", picture("PNG", "RGB", size=(24, 24 + i % 7))) for i in range(400)}
+    src = publish(server, images)
+    server.latency = 0.01
+    catalog = tmp_path / "crawl.toml"
+    catalog.write_text(f'[[source]]\nname = "ocr_vqa"\nurl = "{src.url}"\ninto = "ocr_vqa/images"\nkind = "ocrvqa"\n')
+    root = tmp_path / "data"
+    cmd = [sys.executable, "-m", "llavamix", "fetch", "ocr_vqa", "--catalog", str(catalog), "--root", str(root)]
+    folder = root / "ocr_vqa" / "images"
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while not (folder.is_dir() and sum(1 for _ in folder.glob("*.jpg")) >= 60):
+        assert proc.poll() is None and time.monotonic() < deadline, "the crawl ended before it could be killed"
+        time.sleep(0.005)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    done_before = {p.stem for p in folder.glob("*.jpg")}
+    assert len(done_before) < len(images)
+
+    rerun = subprocess.run(cmd, capture_output=True, text=True)
+    assert rerun.returncode == 0, rerun.stderr
+    assert sorted(p.stem for p in folder.glob("*.jpg")) == sorted(images)
+    assert not list(folder.glob("*.part"))
+    for key in done_before:
+        assert len(server.gets(f"/ocr/images/{key}.png")) == 1, key
