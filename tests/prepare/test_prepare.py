@@ -62,6 +62,8 @@ def test_sample_prepare_lays_out_the_training_tree(tmp_path: Path) -> None:
         assert any((root / folder).iterdir()), folder
     assert (root / "chartqa").resolve() == (root / "chatqa").resolve(), "the mix says chartqa/"
     assert report.add_path is not None and (root / report.add_path.path).is_file()
+    crawl = report.crawls["ocr_vqa"]
+    assert (crawl.keys, crawl.dead, crawl.dead_records) == (3, {}, 0), "the crawl waited for the mix: its keys only"
     assert sorted(p.name for p in (root / "ocr_vqa" / "images").iterdir()) == [
         "080522393X.jpg",
         "1570761280.jpg",
@@ -89,9 +91,7 @@ def test_second_run_does_no_work(tmp_path: Path, sample_server: LoopbackServer) 
 def test_http_and_file_give_the_same_tree(tmp_path: Path, sample_server: LoopbackServer) -> None:
     via_file, via_http = tmp_path / "a", tmp_path / "b"
     prepare(load_catalog("sample"), SAMPLE_SOURCES, via_file, PrepareOptions(verify=False))
-    prepare(
-        load_catalog(http_catalog(tmp_path, sample_server)), SAMPLE_SOURCES, via_http, PrepareOptions(verify=False)
-    )
+    prepare(load_catalog(http_catalog(tmp_path, sample_server)), SAMPLE_SOURCES, via_http, PrepareOptions(verify=False))
     assert tree_digest(via_file) == tree_digest(via_http)
 
 

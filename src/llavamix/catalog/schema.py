@@ -164,7 +164,7 @@ def _check_values(src: Source) -> str | None:
     if scheme == "hf" and not src.url.startswith("hf://datasets/"):
         return f"url {src.url!r}: Hub URLs look like hf://datasets/<owner>/<repo>/<path>"
     if scheme == "gdrive" and not src.filename:
-        return f"url {src.url!r}: Drive links carry no file name; add filename = \"<the file's name on Drive>\""
+        return f"url {src.url!r}: Drive links carry no file name; add filename = <the file's name on Drive>"
     if src.md5 and not _is_hex(src.md5, 32):
         return f"md5 {src.md5!r} is not 32 hex digits"
     if src.sha256 and not _is_hex(src.sha256, 64):

@@ -3,6 +3,7 @@ cap, and the triage of each answer into the bytes, a dead URL (never retried) or
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 from urllib.request import url2pathname
@@ -35,6 +36,11 @@ class Crawler:
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
         self.session.headers.update({"User-Agent": f"llavamix/{__version__}"})
+        # requests reads the proxy, CA-bundle and netrc settings from the environment on every request, which
+        # costs as much as a small GET; read them once (proxies once per host) instead
+        self.session.trust_env = False
+        self.session.verify = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
+        self._proxies: dict[str, dict[str, str]] = {}
 
     def get(self, url: str) -> bytes:
         """The file's bytes; raises Dead or Transient."""
@@ -45,12 +51,19 @@ class Crawler:
             raise Dead(f"unsupported URL {url!r}")
         with self.limiter.slot(parsed.hostname):
             try:
-                resp = self.session.get(url, timeout=self.timeout)
+                resp = self.session.get(url, timeout=self.timeout, proxies=self.proxies(parsed.scheme, parsed.netloc))
             except (requests.ConnectionError, requests.Timeout) as exc:
                 raise Transient(f"{url}: {exc}") from None
             except requests.RequestException as exc:
                 raise Dead(f"{url}: {exc}") from None
         return triage(resp)
+
+    def proxies(self, scheme: str, netloc: str) -> dict[str, str]:
+        key = f"{scheme}://{netloc}"
+        found = self._proxies.get(key)
+        if found is None:  # a race only computes the same answer twice
+            found = self._proxies[key] = requests.utils.get_environ_proxies(key)
+        return found
 
     def close(self) -> None:
         self.session.close()
