@@ -25,6 +25,4 @@ def require(module: str) -> ModuleType:
         return importlib.import_module(module)
     except ImportError as exc:
         extra = EXTRA_OF.get(module.split(".")[0], module)
-        raise MissingExtra(
-            f"{module} is needed here but is not installed: pip install 'llavamix[{extra}]'"
-        ) from exc
+        raise MissingExtra(f"{module} is needed here but is not installed: pip install 'llavamix[{extra}]'") from exc
