@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import functools
 import hashlib
 import os
 import shutil
@@ -32,6 +34,32 @@ def fsync_dir(path: Path) -> None:
         pass
     finally:
         os.close(fd)
+
+
+def sync_filesystem(path: Path) -> None:
+    """Flush the dirty pages of the one filesystem holding ``path`` (Linux ``syncfs``; ``os.sync`` elsewhere).
+
+    Cheaper than an fsync per file when thousands were just written, and unlike ``os.sync`` it does not wait for
+    unrelated writes on other filesystems.
+    """
+    syncfs = getattr(_libc(), "syncfs", None)
+    if syncfs is None:
+        os.sync()
+        return
+    fd = os.open(_existing(path), os.O_RDONLY)
+    try:
+        if syncfs(fd) != 0:
+            os.sync()
+    finally:
+        os.close(fd)
+
+
+@functools.cache
+def _libc() -> ctypes.CDLL | None:
+    try:
+        return ctypes.CDLL(None, use_errno=True)
+    except OSError:
+        return None
 
 
 def commit(tmp: Path, final: Path, *, durable: bool = False) -> None:
@@ -106,10 +134,14 @@ def update_from_file(h: hashlib._Hash, path: Path, *, stop: int | None = None, s
 
 def free_bytes(path: Path) -> int:
     """Free bytes on the filesystem holding ``path`` (or its nearest existing parent)."""
-    probe = path
-    while not probe.exists() and probe != probe.parent:
-        probe = probe.parent
-    return shutil.disk_usage(probe).free
+    return shutil.disk_usage(_existing(path)).free
+
+
+def _existing(path: Path) -> Path:
+    """``path`` or its nearest existing parent."""
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    return path
 
 
 def human_bytes(n: float) -> str:

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import logging
-import os
 
 import msgspec
 
 from llavamix.catalog import Source
 from llavamix.extract.model import Extracted
-from llavamix.io import atomic_write_bytes
+from llavamix.io import atomic_write_bytes, sync_filesystem
 from llavamix.layout import Layout
 
 log = logging.getLogger(__name__)
@@ -20,10 +19,11 @@ STAGE = "extract"
 def write_marker(layout: Layout, result: Extracted) -> None:
     """Flush the extracted files to disk, then record ``result`` atomically.
 
-    Members are written without a per-file fsync (too slow for 500K images); one ``os.sync`` here makes sure a
-    power cut can never leave a marker that vouches for files still only in the page cache.
+    Members are written without a per-file fsync (too slow for 500K images); one sync of the data root's
+    filesystem here makes sure a power cut can never leave a marker that vouches for files still only in the
+    page cache.
     """
-    os.sync()
+    sync_filesystem(layout.root)
     atomic_write_bytes(layout.marker(result.source, STAGE), msgspec.json.encode(result))
 
 
