@@ -80,7 +80,8 @@ def main() -> None:
     ap.add_argument("--files", type=int, default=20_000)
     ap.add_argument("--small", action="store_true", help="2,000 files, for a quick check")
     ap.add_argument("--jobs", type=int, default=1, help="llavamix writer threads")
-    ap.add_argument("--rounds", type=int, default=2, help="runs of each tool (best one counts)")
+    ap.add_argument("--rounds", type=int, default=3, help="runs of each tool (best one counts)")
+    ap.add_argument("--settle", type=float, default=3.0, help="seconds of rest after the sync before each run")
     ap.add_argument("--tmp", type=Path, default=None, help="scratch folder (default: the system temp dir)")
     args = ap.parse_args()
     if shutil.which("unzip") is None:
@@ -102,6 +103,7 @@ def main() -> None:
             for name in names[r % 3 :] + names[: r % 3]:  # rotate the order: no tool always goes first
                 dest = work / f"out{r}"
                 subprocess.run(["sync"], check=True)  # no run pays for the previous run's dirty pages
+                time.sleep(args.settle)  # let the disk finish background writeback (deletions) too
                 best[name] = min(best[name], runs[name](dest))
                 shutil.rmtree(dest)
         for name, secs in best.items():
