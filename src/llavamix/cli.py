@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
+import threading
 from collections.abc import Callable
 from functools import wraps
 from pathlib import Path
@@ -14,6 +15,7 @@ import click
 import rich.progress
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from llavamix import __version__, fetch, stats, verify
 from llavamix import index as index_stage
@@ -61,41 +63,61 @@ def cli(verbose: int) -> None:
 
 
 class RichProgress(Progress):
-    """Draws one bar per running source and one for the total, fed by the library's Progress calls."""
+    """One bar per running piece of work (bytes or items), plus a total bar once bytes flow; thread-safe."""
 
     def __init__(self, bars: rich.progress.Progress) -> None:
         self.bars = bars
-        self.tasks: dict[str, rich.progress.TaskID] = {}
-        self.total = bars.add_task("[bold]total", total=0, unit="B")
+        self.tasks: dict[str, tuple[rich.progress.TaskID, str]] = {}
+        self.total: rich.progress.TaskID | None = None
+        self.total_bytes = 0
+        self.lock = threading.Lock()
 
     def start(self, key: str, total: int | None, unit: str = "B", *, completed: int = 0) -> None:
-        if key in self.tasks:
-            self.bars.remove_task(self.tasks[key])
-        self.tasks[key] = self.bars.add_task(key, total=total, completed=completed, unit=unit)
-        if unit == "B" and total:
-            grand = self.bars._tasks[self.total].total or 0  # by id: list positions shift when tasks are removed
-            self.bars.update(self.total, total=grand + total, advance=completed)
+        self.finish(key)
+        with self.lock:
+            self.tasks[key] = (self.bars.add_task(key, total=total, completed=completed, unit=unit), unit)
+            if unit == "B" and total:
+                if self.total is None:
+                    self.total = self.bars.add_task("[bold]total", total=0, unit="B")
+                self.total_bytes += total
+                self.bars.update(self.total, total=self.total_bytes, advance=completed)
 
     def advance(self, key: str, n: int) -> None:
-        task = self.tasks.get(key)
-        if task is None:
+        entry = self.tasks.get(key)
+        if entry is None:
             return
+        task, unit = entry
         self.bars.advance(task, n)
-        if self.bars._tasks[task].fields.get("unit", "B") == "B":
+        if unit == "B" and self.total is not None:
             self.bars.advance(self.total, n)
 
     def finish(self, key: str) -> None:
-        task = self.tasks.pop(key, None)
-        if task is not None:
-            self.bars.remove_task(task)
+        with self.lock:
+            entry = self.tasks.pop(key, None)
+        if entry is not None:
+            self.bars.remove_task(entry[0])
+
+
+class AmountColumn(rich.progress.ProgressColumn):
+    """Bytes and rate for byte-counting work, ``done/total unit`` for work counted in items."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.size, self.rate = rich.progress.DownloadColumn(), rich.progress.TransferSpeedColumn()
+        self.count = rich.progress.MofNCompleteColumn()
+
+    def render(self, task: rich.progress.Task) -> Text:
+        unit = task.fields.get("unit", "B")
+        if unit == "B":
+            return Text.assemble(self.size.render(task), " ", self.rate.render(task))
+        return Text.assemble(self.count.render(task), f" {unit}")
 
 
 def progress_bars() -> rich.progress.Progress:
     return rich.progress.Progress(
         rich.progress.TextColumn("{task.description:<24}"),
         rich.progress.BarColumn(),
-        rich.progress.DownloadColumn(),
-        rich.progress.TransferSpeedColumn(),
+        AmountColumn(),
         rich.progress.TimeRemainingColumn(),
         console=err_console,
         transient=True,
@@ -454,37 +476,6 @@ def render_stats(report: stats.StatsReport) -> None:
 # --- index and pack commands ---
 
 
-class CountProgress(Progress):
-    """One bar per running piece of work, counting items (records) rather than bytes."""
-
-    def __init__(self, bars: rich.progress.Progress) -> None:
-        self.bars = bars
-        self.tasks: dict[str, rich.progress.TaskID] = {}
-
-    def start(self, key: str, total: int | None, unit: str = "B", *, completed: int = 0) -> None:
-        self.tasks[key] = self.bars.add_task(f"{key} ({unit})", total=total, completed=completed)
-
-    def advance(self, key: str, n: int) -> None:
-        if key in self.tasks:
-            self.bars.advance(self.tasks[key], n)
-
-    def finish(self, key: str) -> None:
-        if key in self.tasks:
-            self.bars.remove_task(self.tasks.pop(key))
-
-
-def count_bars() -> rich.progress.Progress:
-    return rich.progress.Progress(
-        rich.progress.TextColumn("{task.description:<24}"),
-        rich.progress.BarColumn(),
-        rich.progress.MofNCompleteColumn(),
-        rich.progress.TimeRemainingColumn(),
-        console=err_console,
-        transient=True,
-        disable=not err_console.is_terminal,
-    )
-
-
 @cli.command(name="index")
 @click.argument("mix", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option(
@@ -505,8 +496,8 @@ def count_bars() -> rich.progress.Progress:
 @handle_errors
 def index_cmd(mix: Path, out: Path, jobs: int) -> None:
     """Build a compact memory-mapped index of MIX: instant open, shared pages, the sampler's lengths."""
-    with count_bars() as bars:
-        report = index_stage.build_index(mix, out, index_stage.IndexOptions(jobs=jobs, progress=CountProgress(bars)))
+    with progress_bars() as bars:
+        report = index_stage.build_index(mix, out, index_stage.IndexOptions(jobs=jobs, progress=RichProgress(bars)))
     console.print(
         f"{report.path}: {report.records:,} records ({report.images:,} with an image, {report.text_only:,} "
         f"text-only), {human_bytes(report.bytes)}, built in {report.seconds:.1f}s",
@@ -561,14 +552,14 @@ def pack_cmd(
 ) -> None:
     """Pack MIX and its images into WebDataset or Parquet shards; resumable, the manifest is written last."""
     size = pack_stage.ShardSize.parse(shard_size)
-    with count_bars() as bars:
+    with progress_bars() as bars:
         options = pack_stage.PackOptions(
             format=fmt,
             shard_size=size,
             name=name,
             jobs=jobs,
             on_error=on_error,
-            progress=CountProgress(bars),
+            progress=RichProgress(bars),
         )
         report = pack_stage.pack_mix(mix, root, out, options)
     render_pack(report)
