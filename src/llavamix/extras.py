@@ -1,4 +1,4 @@
-"""Optional heavy dependencies (torch, pyarrow, matplotlib, ray), imported on use with an error naming the extra."""
+"""Optional heavy dependencies (torch, pyarrow, matplotlib), imported on use with an error naming the extra."""
 
 from __future__ import annotations
 
@@ -15,7 +15,6 @@ EXTRA_OF = {
     "numpy": "serve",
     "webdataset": "serve",
     "matplotlib": "report",
-    "ray": "ray",
 }
 
 
