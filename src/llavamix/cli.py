@@ -14,6 +14,7 @@ from typing import Any, Literal, TypeVar
 import click
 import rich.progress
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
@@ -23,13 +24,14 @@ from llavamix import pack as pack_stage
 from llavamix import prepare as prepare_mod
 from llavamix.catalog import load_catalog, resolve_names
 from llavamix.errors import LlavamixError
-from llavamix.io import human_bytes
+from llavamix.io import PART_SUFFIX, human_bytes, same_file
 from llavamix.layout import MIX_JSON, Layout
 from llavamix.tasks import Progress
 
 # Exit codes (DESIGN.md): 0 all good, 1 error, 2 usage, 3 finished with failed sources or records.
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_PARTIAL = 0, 1, 2, 3
 
+log = logging.getLogger(__name__)
 console = Console()
 err_console = Console(stderr=True)
 
@@ -44,10 +46,23 @@ def handle_errors(fn: F) -> F:
         try:
             return fn(*args, **kwargs)
         except LlavamixError as exc:
-            err_console.print(f"[red]error:[/red] {exc}", highlight=False)
+            err_console.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
+            sys.exit(EXIT_ERROR)
+        except OSError as exc:
+            # an unwritable, missing or full place the user named, not a bug; -vv still logs where it happened
+            log.debug("stopped by an OS error", exc_info=True)
+            err_console.print(f"[red]error:[/red] {escape(describe_os_error(exc))}", highlight=False, soft_wrap=True)
             sys.exit(EXIT_ERROR)
 
     return wrapper  # type: ignore[return-value]
+
+
+def describe_os_error(exc: OSError) -> str:
+    """``Permission denied: out/mix.idx; check ...``, naming the final path rather than its temporary twin."""
+    what = exc.strerror or str(exc)
+    if exc.filename:
+        what += f": {str(exc.filename).removesuffix(PART_SUFFIX)}"
+    return f"{what}; check that the path is right and writable and that its disk has room"
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -145,6 +160,23 @@ def root_option(required: bool = True) -> Callable[[F], F]:
     )
 
 
+def existing_root_option(fn: F) -> F:
+    """``--root`` for commands that read images under it: a missing folder is a mistake, not an empty root."""
+    return click.option(
+        "--root",
+        type=click.Path(exists=True, file_okay=False, path_type=Path),
+        required=True,
+        help="The data root (the training scripts' --image_folder).",
+    )(fn)
+
+
+def refuse_overwriting(mix: Path, outputs: dict[str, Path | None]) -> None:
+    """Stop before any work when an output option names the input mix: writing it would destroy the input."""
+    for flag, path in outputs.items():
+        if path is not None and same_file(path, mix):
+            raise click.BadParameter(f"{path} is the mix itself; write to another file", param_hint=f"'{flag}'")
+
+
 def status_table(rows: list[prepare_mod.SourceStatus], title: str) -> Table:
     table = Table(title=title)
     for col in ("source", "size", "target", "state", "images"):
@@ -173,7 +205,7 @@ def print_status(rows: list[prepare_mod.SourceStatus], as_json: bool, title: str
     console.print(status_table(rows, title))
     for row in rows:
         if row.detail:
-            console.print(f"  {row.source.name}: {row.detail}", highlight=False)
+            console.print(f"  {row.source.name}: {escape(row.detail)}", highlight=False)
 
 
 @cli.command()
@@ -276,7 +308,7 @@ def render_crawl(crawl: fetch.CrawlReport, root: Path) -> None:
 
 def _exit_for_failures(failed: dict[str, str]) -> None:
     for name, message in failed.items():
-        err_console.print(f"[red]failed[/red] {name}: {message}", highlight=False)
+        err_console.print(f"[red]failed[/red] {name}: {escape(message)}", highlight=False, soft_wrap=True)
     if failed:
         err_console.print("Fix the above and rerun the same command: finished work is kept.")
         sys.exit(EXIT_PARTIAL)
@@ -343,7 +375,7 @@ def render_prepare(report: prepare_mod.PrepareReport) -> None:
     if report.verify is not None:
         render_verify_summary(report.verify)
     for res in report.failed:
-        err_console.print(f"[red]failed[/red] {res.name}: {res.error}", highlight=False)
+        err_console.print(f"[red]failed[/red] {res.name}: {escape(str(res.error))}", highlight=False, soft_wrap=True)
     if report.failed:
         err_console.print("Rerun the same command to retry the failed sources; finished ones are kept.")
 
@@ -353,7 +385,7 @@ def render_prepare(report: prepare_mod.PrepareReport) -> None:
 
 @cli.command(name="verify")
 @click.argument("mix", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@root_option()
+@existing_root_option
 @click.option("--deep", is_flag=True, help="Decode every image in full (catches truncated and corrupt files).")
 @click.option("--jobs", "-j", type=click.IntRange(1), default=None, help="Worker processes [default: all cores].")
 @click.option("--report", "report_path", type=click.Path(dir_okay=False, path_type=Path), help="Write the JSON report.")
@@ -377,6 +409,7 @@ def verify_cmd(
     no_cache: bool,
 ) -> None:
     """Check that every record of MIX trains: record structure, and each image under ROOT (exit 3 on errors)."""
+    refuse_overwriting(mix, {"--report": report_path, "--html": html_path, "--write-clean": clean_path})
     with progress_bars() as bars:
         options = verify.VerifyOptions(
             deep=deep, jobs=jobs, cache=not no_cache, profile=html_path is not None, progress=RichProgress(bars)
@@ -421,7 +454,7 @@ def render_verify_summary(report: verify.VerifyReport) -> None:
 @click.argument("mix", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option(
     "--root",
-    type=click.Path(file_okay=False, path_type=Path),
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
     default=None,
     help="The data root; with it, image sizes and visual tokens are reported too.",
 )
@@ -431,6 +464,7 @@ def render_verify_summary(report: verify.VerifyReport) -> None:
 @handle_errors
 def stats_cmd(mix: Path, root: Path | None, as_json: bool, html_path: Path | None, jobs: int | None) -> None:
     """Describe MIX: composition per source, turns, words as the training sampler counts them, image sizes."""
+    refuse_overwriting(mix, {"--html": html_path})
     with progress_bars() as bars:
         report = stats.compute_stats(mix, root, stats.StatsOptions(jobs=jobs, progress=RichProgress(bars)))
     if html_path is not None:
@@ -496,6 +530,7 @@ def render_stats(report: stats.StatsReport) -> None:
 @handle_errors
 def index_cmd(mix: Path, out: Path, jobs: int) -> None:
     """Build a compact memory-mapped index of MIX: instant open, shared pages, the sampler's lengths."""
+    refuse_overwriting(mix, {"--out": out})
     with progress_bars() as bars:
         report = index_stage.build_index(mix, out, index_stage.IndexOptions(jobs=jobs, progress=RichProgress(bars)))
     console.print(
@@ -507,7 +542,7 @@ def index_cmd(mix: Path, out: Path, jobs: int) -> None:
 
 @cli.command(name="pack")
 @click.argument("mix", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@root_option()
+@existing_root_option
 @click.option(
     "--out",
     "-o",
@@ -525,7 +560,9 @@ def index_cmd(mix: Path, out: Path, jobs: int) -> None:
 )
 @click.option(
     "--shard-size",
+    "size",
     default="1GB",
+    callback=lambda _ctx, _param, text: parse_shard_size(text),
     show_default=True,
     help="Bytes per shard (1GB, 500MB, 2GiB) or records per shard (a plain number: 10000).",
 )
@@ -545,13 +582,12 @@ def pack_cmd(
     root: Path,
     out: Path,
     fmt: Literal["webdataset", "parquet"],
-    shard_size: str,
+    size: pack_stage.ShardSize,
     name: str | None,
     jobs: int,
     on_error: Literal["fail", "skip"],
 ) -> None:
     """Pack MIX and its images into WebDataset or Parquet shards; resumable, the manifest is written last."""
-    size = pack_stage.ShardSize.parse(shard_size)
     with progress_bars() as bars:
         options = pack_stage.PackOptions(
             format=fmt,
@@ -574,6 +610,13 @@ def pack_cmd(
     _exit_for_failures(report.failed)
     if report.problems:
         sys.exit(EXIT_PARTIAL)
+
+
+def parse_shard_size(text: str) -> pack_stage.ShardSize:
+    try:
+        return pack_stage.ShardSize.parse(text)
+    except LlavamixError as exc:
+        raise click.BadParameter(str(exc)) from None
 
 
 def render_pack(report: pack_stage.PackReport) -> None:

@@ -144,6 +144,18 @@ def _existing(path: Path) -> Path:
     return path
 
 
+def same_file(a: Path, b: Path) -> bool:
+    """Whether ``a`` and ``b`` name the same file (through ``..``, symlinks or hard links); guards inputs from
+    being overwritten by an output option."""
+    a, b = Path(a), Path(b)
+    if a.resolve() == b.resolve():
+        return True
+    try:
+        return a.samefile(b)
+    except OSError:  # either does not exist yet
+        return False
+
+
 def human_bytes(n: float) -> str:
     """``1536`` -> ``'1.5 KiB'``; for messages and tables."""
     for unit in ("B", "KiB", "MiB", "GiB", "TiB"):

@@ -1,4 +1,4 @@
-"""``llavamix pack`` on the command line: exit codes 0, 1 (cannot pack) and 3 (records left out)."""
+"""``llavamix pack`` on the command line: exit codes 0, 1 (cannot pack), 2 (bad option) and 3 (records left out)."""
 
 from __future__ import annotations
 
@@ -42,7 +42,7 @@ def test_pack_skip_exits_3(mix: Path, root: Path, tmp_path: Path) -> None:
     assert read_manifest(tmp_path / "out").packed == 6
 
 
-def test_pack_bad_shard_size_exits_1(mix: Path, root: Path, tmp_path: Path) -> None:
+def test_pack_bad_shard_size_exits_2(mix: Path, root: Path, tmp_path: Path) -> None:
     code, output = _pack(mix, root, tmp_path / "out", "--shard-size", "lots")
-    assert code == 1
+    assert code == 2  # a usage error, like any other bad option value
     assert "shard size" in output

@@ -116,6 +116,10 @@ def catalog_path(spec: str | Path) -> Path:
     if str(spec) in BUILTIN:
         return Path(str(resources.files("llavamix.catalog").joinpath(BUILTIN[str(spec)])))
     path = Path(spec)
+    if path.is_dir():
+        raise ConfigError(
+            f"catalog {spec!r} is a folder; pass a catalog TOML file or a built-in ({', '.join(BUILTIN)})"
+        )
     if not path.is_file():
         raise ConfigError(f"catalog {spec!r} is neither a built-in ({', '.join(BUILTIN)}) nor an existing file")
     return path
@@ -126,6 +130,8 @@ def load_catalog(spec: str | Path = "default") -> Catalog:
     path = catalog_path(spec)
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: cannot read catalog: not UTF-8 text; save it as UTF-8 TOML") from None
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError(f"{path}: cannot read catalog: {exc}") from None
     try:
@@ -133,6 +139,8 @@ def load_catalog(spec: str | Path = "default") -> Catalog:
     except msgspec.ValidationError as exc:
         raise ConfigError(f"{path}: {exc} (allowed top-level keys: source, hosts)") from None
     sources = tuple(_source(path, i, table) for i, table in enumerate(data.get("source", [])))
+    if not sources:
+        raise ConfigError(f"{path}: the catalog has no sources; add [[source]] tables (see docs/catalog.md)")
     _check_unique(path, sources)
     return Catalog(path=path, sources=sources, hosts=dict(top.hosts))
 

@@ -15,8 +15,8 @@ import msgspec
 
 from llavamix.errors import ConfigError, MixFormatError
 from llavamix.extras import require
-from llavamix.io import atomic_writer
-from llavamix.records import MixFile
+from llavamix.io import atomic_writer, same_file
+from llavamix.records import MixFile, not_utf8
 from llavamix.records import index as schema
 from llavamix.tasks import NULL_PROGRESS, Progress
 
@@ -90,6 +90,10 @@ def build_index(mix: Path, out: Path, options: IndexOptions | None = None) -> In
         raise ConfigError("index: batch_records and jobs must be at least 1")
     started = time.perf_counter()
     mix, out = Path(mix), Path(out)
+    if same_file(out, mix):
+        raise ConfigError(
+            f"index output {out} is the mix itself; write the index to another file, e.g. {mix.with_suffix('.idx')}"
+        )
     records = MixFile(mix)
     n = len(records)
     meta = {"source": mix.name, "source_bytes": str(mix.stat().st_size), "records": str(n)}
@@ -146,6 +150,8 @@ def _derive(records: MixFile, lo: int, hi: int) -> _Derived:
                 f"of {{from, value}} objects with string values; run `llavamix verify {records.path} --root ROOT "
                 "--write-clean CLEAN.json` and index the clean file"
             ) from None
+        except UnicodeDecodeError as exc:
+            raise not_utf8(records.path, i, exc) from None
         derived.add(rec)
     return derived
 

@@ -31,7 +31,9 @@ class ShardSize:
         match = _SIZE.match(text)
         unit = match.group(2).lower() if match else ""
         if not match or unit not in _UNITS or (not unit and "." in match.group(1)):
-            raise ConfigError(f"shard size {text!r} not understood; use a byte size like 1GB or 500MB, or a count")
+            raise ConfigError(
+                f"shard size {text!r} not understood; use a byte size like 1GB or 500MB, or a record count like 10000"
+            )
         value = float(match.group(1)) * _UNITS[unit]
         if value < 1:
             raise ConfigError(f"shard size {text!r} must be positive")

@@ -8,7 +8,7 @@ import msgspec
 
 from llavamix.layout import Layout
 from llavamix.pack.options import PackOptions
-from llavamix.records import MixFile, Record, decode_record
+from llavamix.records import MixFile, Record, decode_record, not_utf8
 from llavamix.records.shards import Problem, ShardEntry, shard_name
 
 TAR_BLOCK = 512
@@ -20,6 +20,8 @@ def check_record(records: MixFile, layout: Layout, i: int) -> tuple[Record | Non
         rec = decode_record(records.raw[i])
     except msgspec.ValidationError as exc:
         return None, 0, Problem(i, "malformed", detail=str(exc))
+    except UnicodeDecodeError as exc:
+        raise not_utf8(records.path, i, exc) from None
     if not isinstance(rec.image, str):
         null = rec.has_image  # the key holds null: training would treat it as an image and crash
         return rec, 0, Problem(i, "image_null", rec.id, detail="the record's image is null") if null else None

@@ -9,6 +9,7 @@ from llavamix.records.model import (
     Turn,
     decode_record,
     encode,
+    not_utf8,
     write_raw_array,
     write_records,
 )
@@ -25,6 +26,7 @@ __all__ = [
     "encode",
     "iter_images",
     "iter_windows",
+    "not_utf8",
     "plan_spans",
     "read_span",
     "read_window",

@@ -46,14 +46,29 @@ _any = msgspec.json.Decoder()
 _OFFSET = re.compile(r"byte (\d+)")
 
 
+_SHAPE = "a mix file is one JSON array of records, [{...}, ...]"
+_BOM = b"\xef\xbb\xbf"
+
+
 def _format_error(path: Path | str, buf: bytes | memoryview | mmap.mmap, exc: Exception) -> MixFormatError:
+    if len(buf) == 0:
+        return MixFormatError(f"{path} is empty (0 bytes); {_SHAPE}: download it again or pass the right file")
+    if bytes(buf[:3]) == _BOM:
+        # the training code's json.load rejects the mark too, so it must go rather than be skipped here
+        return MixFormatError(
+            f"{path} starts with a UTF-8 byte-order mark; remove it: sed -i '1s/^\\xEF\\xBB\\xBF//' {path}"
+        )
     match = _OFFSET.search(str(exc))
     if not match:
-        return MixFormatError(f"{path}: not a JSON array of records: {exc}")
+        return MixFormatError(
+            f"{path}: not a JSON array of records ({exc}); {_SHAPE}: check the file or download it again"
+        )
     offset = int(match.group(1))
     lo = max(0, offset - 40)
     snippet = bytes(buf[lo : offset + 40]).decode("utf-8", "replace")
-    return MixFormatError(f"{path}: malformed JSON at byte {offset}: {exc}; near: {snippet!r}")
+    return MixFormatError(
+        f"{path}: malformed JSON at byte {offset}: {exc}; near: {snippet!r}; fix the file or download it again"
+    )
 
 
 class MixFile:
@@ -84,6 +99,14 @@ class MixFile:
 
 def decode_record(raw: bytes | msgspec.Raw) -> Record:
     return _record.decode(raw)
+
+
+def not_utf8(path: Path | str, index: int, exc: UnicodeDecodeError) -> MixFormatError:
+    """The error for a record whose strings are not UTF-8 (msgspec raises UnicodeDecodeError when decoding it)."""
+    return MixFormatError(
+        f"{path}: record {index} is not valid UTF-8 ({exc.reason}); JSON must be UTF-8: re-encode the file, "
+        f"e.g. iconv -f latin1 -t utf-8 {path} > fixed.json"
+    )
 
 
 def write_raw_array(path: Path, raws: Iterable[bytes | msgspec.Raw]) -> int:

@@ -13,7 +13,7 @@ from PIL import Image
 
 from llavamix.errors import ConfigError
 from llavamix.layout import PREFIX_SOURCES, Layout, image_prefix
-from llavamix.records import Record, iter_windows
+from llavamix.records import Record, iter_windows, not_utf8
 from llavamix.records.anyres import visual_tokens
 from llavamix.records.index import sample_lengths
 from llavamix.stats.report import SourceStats, StatsReport
@@ -36,8 +36,11 @@ def compute_stats(mix: Path, root: Path | None = None, options: StatsOptions = S
     report = StatsReport(str(mix))
     images: dict[str, str] = {}  # unique image path -> source
     for window in iter_windows(mix):
-        for raw in window.raws:
-            _add_record(report, raw, images)
+        for i, raw in enumerate(window.raws, window.first):
+            try:
+                _add_record(report, raw, images)
+            except UnicodeDecodeError as exc:
+                raise not_utf8(mix, i, exc) from None
     report.images = len(images)
     for source in images.values():
         report.by_source[source].images += 1

@@ -63,7 +63,7 @@ def _record_pass(mix: Path, options: VerifyOptions) -> list[RecordScan]:
         if options.workers == 1:
             scans = []
             for w in iter_windows(mix):
-                scans.append(scan_raws(w.raws, w.first, options.profile))
+                scans.append(scan_raws(w.raws, w.first, options.profile, mix=mix))
                 options.progress.advance(RECORDS_KEY, w.end - w.start if w.start >= 0 else size)
             return scans
         return _record_pass_spans(mix, options) or _record_pass_parallel(mix, options)
@@ -103,7 +103,7 @@ def _record_pass_parallel(mix: Path, options: VerifyOptions) -> list[RecordScan]
     def spans() -> Iterator[tuple[int, int, int]]:  # windows are validated and released one at a time
         for w in iter_windows(mix):
             if w.start < 0:
-                inline.append(scan_raws(w.raws, w.first, options.profile))
+                inline.append(scan_raws(w.raws, w.first, options.profile, mix=mix))
             else:
                 sizes[str(w.first)] = w.end - w.start
                 yield (w.start, w.end, w.first)
@@ -118,7 +118,12 @@ def _record_pass_parallel(mix: Path, options: VerifyOptions) -> list[RecordScan]
         on_outcome=lambda o: options.progress.advance(RECORDS_KEY, sizes.get(o.key, 0)),
     )
     for outcome in report.failed:
-        raise MixFormatError(f"{mix}: record check failed: {outcome.error}")
+        error = outcome.error or ""
+        own = f"{MixFormatError.__name__}: "
+        # a worker's MixFormatError already names the file and the fix; others get the file named here
+        raise MixFormatError(
+            error.removeprefix(own) if error.startswith(own) else f"{mix}: record check failed: {error}"
+        )
     scans = [o.value for o in report.outcomes if o.value is not None]
     return sorted(scans + inline, key=lambda s: s.lo)
 

@@ -14,7 +14,7 @@ from typing import Any
 import msgspec
 
 from llavamix.layout import image_prefix
-from llavamix.records import read_span, read_window
+from llavamix.records import not_utf8, read_span, read_window
 from llavamix.records.index import sample_lengths
 from llavamix.verify.rules import Finding, check_record
 
@@ -58,13 +58,13 @@ class _Refs:
 def scan_span(mix: Path, span: tuple[int, int, int], profile: bool = False) -> RecordScan:
     """Check the window ``(start, end, first)`` of ``mix`` (see ``iter_windows``); picklable process-pool work."""
     start, end, first = span
-    return scan_raws(read_window(mix, start, end), first, profile)
+    return scan_raws(read_window(mix, start, end), first, profile, mix=mix)
 
 
 def scan_nominal(mix: Path, span: tuple[int, int], profile: bool = False) -> RecordScan:
     """Check the records starting in the byte range ``span`` (see ``plan_spans``), numbered from 0: the caller
     renumbers them with ``rebase`` once it knows how many records come before."""
-    return scan_raws(read_span(mix, *span), 0, profile)
+    return scan_raws(read_span(mix, *span), 0, profile, mix=mix)
 
 
 def rebase(scan: RecordScan, first: int) -> RecordScan:
@@ -75,13 +75,16 @@ def rebase(scan: RecordScan, first: int) -> RecordScan:
     return scan
 
 
-def scan_raws(raws: list[msgspec.Raw], first: int, profile: bool = False) -> RecordScan:
-    """Check records ``first, first+1, ...`` given as raw JSON."""
+def scan_raws(raws: list[msgspec.Raw], first: int, profile: bool = False, *, mix: Path | str = "mix") -> RecordScan:
+    """Check records ``first, first+1, ...`` given as raw JSON; raises MixFormatError for a record not in UTF-8."""
     scan = RecordScan(first, first + len(raws))
     images, sources = _Refs(scan.images), _Refs(scan.sources)
     dir_source: dict[str, int] = {}
     for i, raw in enumerate(raws, first):
-        rec = _decode(raw)
+        try:
+            rec = _decode(raw)
+        except UnicodeDecodeError as exc:
+            raise not_utf8(mix, i, exc) from None
         found = check_record(rec)
         is_obj = type(rec) is dict
         scan.ids.append(rec.get("id") if is_obj else None)

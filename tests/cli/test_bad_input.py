@@ -1,0 +1,193 @@
+"""Bad input on every command: the contract's exit code, a message naming the thing and the fix, no traceback,
+no input overwritten and no half-written file left behind."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import shlex
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from PIL import Image
+
+from llavamix.cli import cli
+
+CONV = [{"from": "human", "value": "<image>\nWhat is it?"}, {"from": "gpt", "value": "A square."}]
+GOOD = [{"id": 1, "image": "img/a.png", "conversations": CONV}, {"id": "t", "conversations": CONV[1:] * 2}]
+LATIN1 = '[{"id": "café", "conversations": [{"from": "human", "value": "é"}, {"from": "gpt", "value": "x"}]}]'
+# even root cannot create folders in sysfs, so this stands for an unwritable output place in every test run
+UNWRITABLE = "/sys/llavamix-test"
+
+needs_arrow = pytest.mark.skipif(importlib.util.find_spec("pyarrow") is None, reason="needs the serve extra")
+needs_sysfs = pytest.mark.skipif(not Path("/sys/kernel").is_dir(), reason="needs a Linux sysfs")
+
+
+@dataclass(frozen=True)
+class Case:
+    args: str  # command line, relative to the workspace
+    code: int
+    says: tuple[str, ...]  # fragments the output must contain
+    absent: str | None = None  # a path that must not have been created
+
+
+def case(args: str, code: int, *says: str, absent: str | None = None, marks: tuple = ()) -> object:
+    return pytest.param(Case(args, code, says, absent), id=args, marks=marks)
+
+
+CASES = [
+    # catalogs (sources, status, prepare, fetch share the loader)
+    case("sources --catalog nope.toml", 1, "nope.toml", "neither a built-in"),
+    case("sources --catalog folder", 1, "is a folder", "catalog TOML file"),
+    case("sources --catalog broken.toml", 1, "broken.toml: cannot read catalog"),
+    case("sources --catalog unknown_key.toml", 1, "unknown field `bogus`", "allowed keys"),
+    case("sources --catalog latin1.toml", 1, "not UTF-8", "save it as UTF-8"),
+    case("sources --catalog empty.toml", 1, "no sources", "add [[source]] tables"),
+    case("status --catalog nope.toml --root data", 1, "nope.toml"),
+    case("prepare --catalog folder --root data", 1, "is a folder", absent="data"),
+    # the data root
+    case("sources --catalog sample --root a_file", 2, "'--root'", "is a file"),
+    case("status --catalog sample --root a_file", 2, "'--root'", "is a file"),
+    case("prepare --catalog sample --root a_file", 2, "'--root'", "is a file"),
+    case("fetch --catalog sample --root a_file", 2, "'--root'", "is a file"),
+    case("prepare --catalog sample --root data --downloads a_file", 2, "'--downloads'", "is a file", absent="data"),
+    case("verify good.json --root a_file", 2, "'--root'", "is a file"),
+    case("verify good.json --root no_such_dir", 2, "'--root'", "does not exist"),
+    case("stats good.json --root no_such_dir", 2, "'--root'", "does not exist"),
+    case("stats good.json --root a_file", 2, "'--root'", "is a file"),
+    case("pack good.json --root no_such_dir --out shards", 2, "'--root'", "does not exist", absent="shards"),
+    # source names and groups
+    case(
+        "prepare nosuch --catalog sample --root data", 1, "no source or group named 'nosuch'", "known:", absent="data"
+    ),
+    case("prepare finetune nosuch --catalog sample --root data", 1, "'nosuch'", absent="data"),
+    case("fetch coco nosuch --catalog sample --root data", 1, "'nosuch'", absent="data"),
+    # --jobs
+    case("prepare --catalog sample --root data --jobs 0", 2, "'--jobs'", "x>=1", absent="data"),
+    case("fetch --catalog sample --root data -j 0", 2, "'--jobs'", "x>=1", absent="data"),
+    case("verify good.json --root data_root --jobs 0", 2, "'--jobs'"),
+    case("stats good.json --jobs 0", 2, "'--jobs'"),
+    case("index good.json --out g.idx --jobs 0", 2, "'--jobs'", absent="g.idx"),
+    case("pack good.json --root data_root --out shards --jobs 0", 2, "'--jobs'", absent="shards"),
+    # the mix JSON
+    case("verify nope.json --root data_root", 2, "nope.json", "does not exist"),
+    case("verify folder --root data_root", 2, "folder", "is a directory"),
+    case("verify empty.json --root data_root", 1, "empty.json is empty (0 bytes)", "JSON array"),
+    case("verify object.json --root data_root", 1, "not a JSON array", "got `object`"),
+    case("verify truncated.json --root data_root", 1, "truncated.json", "download it again"),
+    case("verify garbage.json --root data_root", 1, "malformed JSON at byte 10", "fix the file"),
+    case("verify latin1.json --root data_root -j 1", 1, "record 0 is not valid UTF-8", "iconv"),
+    case("verify latin1.json --root data_root -j 2", 1, "latin1.json: record 0 is not valid UTF-8", "iconv"),
+    case("verify bom.json --root data_root", 1, "byte-order mark", "remove it"),
+    case("stats empty.json", 1, "empty (0 bytes)"),
+    case("stats object.json", 1, "not a JSON array"),
+    case("stats truncated.json", 1, "download it again"),
+    case("stats latin1.json", 1, "not valid UTF-8", "iconv"),
+    case("index empty.json --out e.idx", 1, "empty (0 bytes)", absent="e.idx", marks=needs_arrow),
+    case("index object.json --out o.idx", 1, "not a JSON array", absent="o.idx", marks=needs_arrow),
+    case("index truncated.json -o t.idx -j 1", 1, "download it again", absent="t.idx", marks=needs_arrow),
+    case("index latin1.json -o l.idx -j 1", 1, "not valid UTF-8", absent="l.idx", marks=needs_arrow),
+    case("index numbers.json -o n.idx -j 1", 1, "record 0 cannot be indexed", "--write-clean", marks=needs_arrow),
+    case("pack empty.json --root data_root --out shards", 1, "empty (0 bytes)", absent="shards", marks=needs_arrow),
+    case("pack latin1.json --root data_root --out shards", 1, "not valid UTF-8", absent="shards", marks=needs_arrow),
+    case("pack good.json --root empty_root --out shards", 1, "cannot be packed", "--on-error skip", marks=needs_arrow),
+    # outputs that name the input: refused before any work
+    case("verify good.json --root data_root --write-clean good.json", 2, "'--write-clean'", "is the mix itself"),
+    case("verify good.json --root data_root --write-clean ../ws/good.json", 2, "is the mix itself"),
+    case("verify good.json --root data_root --report good.json", 2, "'--report'", "is the mix itself"),
+    case("verify good.json --root data_root --html good.json", 2, "'--html'", "is the mix itself"),
+    case("verify good.json --root data_root --report folder", 2, "'--report'", "is a directory"),
+    case("stats good.json --html ./good.json", 2, "'--html'", "is the mix itself"),
+    case("index good.json --out good.json", 2, "'--out'", "is the mix itself", marks=needs_arrow),
+    case("index good.json --out folder", 2, "'--out'", "is a directory", marks=needs_arrow),
+    case("pack good.json --root data_root --out a_file", 2, "'--out'", "is a file", marks=needs_arrow),
+    # outputs in places that cannot be written
+    case(f"verify good.json --root data_root -j 1 --report {UNWRITABLE}/r.json", 1, UNWRITABLE, marks=needs_sysfs),
+    case(f"stats good.json --html {UNWRITABLE}/s.html", 1, UNWRITABLE, "writable", marks=needs_sysfs),
+    case(f"index good.json -j 1 --out {UNWRITABLE}/g.idx", 1, UNWRITABLE, marks=(needs_sysfs, needs_arrow)),
+    case(f"pack good.json --root data_root --out {UNWRITABLE}", 1, UNWRITABLE, marks=(needs_sysfs, needs_arrow)),
+    # pack options
+    case("pack good.json --root data_root --out shards --shard-size abc", 2, "'--shard-size'", "like 1GB"),
+    case("pack good.json --root data_root --out shards --shard-size 0", 2, "'--shard-size'", "must be positive"),
+    case("pack good.json --root data_root --out shards --shard-size -5", 2, "'--shard-size'", "record count"),
+    case("pack good.json --root data_root --out shards --shard-size 0GB", 2, "must be positive", absent="shards"),
+    case("pack good.json --root data_root --out shards --name a/b", 1, "plain file name", absent="shards"),
+]
+
+
+@pytest.fixture
+def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A folder of good and bad inputs; the tests run inside it so that arguments stay short."""
+    ws = tmp_path / "ws"
+    (ws / "data_root" / "img").mkdir(parents=True)
+    Image.new("RGB", (8, 8), (200, 10, 10)).save(ws / "data_root" / "img" / "a.png")
+    (ws / "empty_root").mkdir()
+    (ws / "folder").mkdir()
+    files = {
+        "good.json": json.dumps(GOOD),
+        "empty.json": "",
+        "object.json": '{"records": []}',
+        "truncated.json": json.dumps(GOOD)[:-20],
+        "garbage.json": '[{"id": 1,, "conversations": []}]',
+        "numbers.json": "[1, 2]",
+        "a_file": "not a folder",
+        "broken.toml": "[[source]\nname =",
+        "unknown_key.toml": '[[source]]\nname = "x"\nurl = "file:x"\ninto = "x"\nbogus = 1\n',
+        "empty.toml": "",
+    }
+    for name, text in files.items():
+        (ws / name).write_text(text, encoding="utf-8")
+    (ws / "latin1.json").write_bytes(LATIN1.encode("latin-1"))
+    (ws / "latin1.toml").write_bytes('[[source]]\nname = "café"\n'.encode("latin-1"))
+    (ws / "bom.json").write_bytes(b"\xef\xbb\xbf" + json.dumps(GOOD).encode())
+    monkeypatch.chdir(ws)
+    return ws
+
+
+def snapshot(root: Path) -> dict[Path, bytes]:
+    return {p: p.read_bytes() for p in root.rglob("*") if p.is_file()}
+
+
+@pytest.mark.parametrize("bad", CASES)
+def test_bad_input(bad: Case, workspace: Path) -> None:
+    before = snapshot(workspace)
+    result = CliRunner().invoke(cli, shlex.split(bad.args))
+    output = " ".join(result.output.split())  # rich wraps long lines
+    assert result.exception is None or isinstance(result.exception, SystemExit), output
+    assert "Traceback" not in output
+    assert result.exit_code == bad.code, output
+    for fragment in bad.says:
+        assert fragment in output
+    if bad.code == 1:
+        assert "error:" in output
+    assert {p: snapshot(workspace).get(p) for p in before} == before, "an input was changed"
+    assert not list(workspace.parent.rglob("*.part")), "a half-written file was left behind"
+    if bad.absent is not None:
+        assert not (workspace / bad.absent).exists()
+
+
+@pytest.mark.skipif(hasattr(os, "geteuid") and os.geteuid() == 0, reason="root writes through permission bits")
+def test_read_only_output_folder(workspace: Path) -> None:
+    locked = workspace / "locked"
+    locked.mkdir(mode=0o555)
+    result = CliRunner().invoke(cli, ["stats", "good.json", "--html", "locked/s.html"])
+    assert result.exit_code == 1
+    assert "Permission denied" in " ".join(result.output.split())
+    assert not list(locked.iterdir())
+
+
+@needs_arrow
+def test_real_process_prints_one_error_line(workspace: Path) -> None:
+    """A real process whose worker processes meet the error: one unwrapped line on stderr, nothing on stdout."""
+    args = [sys.executable, "-m", "llavamix", "index", "latin1.json", "--out", "l.idx", "--jobs", "2"]
+    proc = subprocess.run(args, capture_output=True, text=True, timeout=120, check=False)
+    assert proc.returncode == 1
+    assert proc.stdout == ""
+    assert proc.stderr.startswith("error: latin1.json: record 0 is not valid UTF-8")
+    assert proc.stderr.count("\n") == 1, proc.stderr
+    assert not (workspace / "l.idx").exists()
