@@ -230,10 +230,11 @@ def status(catalog_spec: str, root: Path, as_json: bool) -> None:
     print_status(prepare_mod.source_status(catalog, root), as_json, f"status of {root}")
 
 
-def _jobs_option(fn: F) -> F:
+def jobs_option(default: int | None, help: str) -> Callable[[F], F]:
+    """``--jobs/-j N`` (at least 1); ``default=None`` lets the library pick (all cores)."""
     return click.option(
-        "--jobs", "-j", type=click.IntRange(1), default=4, show_default=True, help="Sources handled in parallel."
-    )(fn)
+        "--jobs", "-j", type=click.IntRange(1), default=default, show_default=default is not None, help=help
+    )
 
 
 def _downloads_option(fn: F) -> F:
@@ -258,7 +259,7 @@ def _all_option(fn: F) -> F:
 @click.argument("names", nargs=-1)
 @catalog_option
 @root_option()
-@_jobs_option
+@jobs_option(4, "Sources handled in parallel.")
 @_downloads_option
 @_all_option
 @handle_errors
@@ -318,7 +319,7 @@ def _exit_for_failures(failed: dict[str, str]) -> None:
 @click.argument("names", nargs=-1)
 @catalog_option
 @root_option()
-@_jobs_option
+@jobs_option(4, "Sources handled in parallel.")
 @_downloads_option
 @click.option("--keep-archives", is_flag=True, help="Keep downloaded archives after extraction.")
 @click.option("--deep", is_flag=True, help="Decode every image in the final verify (slower).")
@@ -387,7 +388,7 @@ def render_prepare(report: prepare_mod.PrepareReport) -> None:
 @click.argument("mix", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @existing_root_option
 @click.option("--deep", is_flag=True, help="Decode every image in full (catches truncated and corrupt files).")
-@click.option("--jobs", "-j", type=click.IntRange(1), default=None, help="Worker processes [default: all cores].")
+@jobs_option(None, "Worker processes [default: all cores].")
 @click.option("--report", "report_path", type=click.Path(dir_okay=False, path_type=Path), help="Write the JSON report.")
 @click.option("--html", "html_path", type=click.Path(dir_okay=False, path_type=Path), help="Write an HTML report.")
 @click.option(
@@ -460,7 +461,7 @@ def render_verify_summary(report: verify.VerifyReport) -> None:
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the stats as JSON.")
 @click.option("--html", "html_path", type=click.Path(dir_okay=False, path_type=Path), help="Write an HTML report.")
-@click.option("--jobs", "-j", type=click.IntRange(1), default=None, help="Worker processes [default: all cores].")
+@jobs_option(None, "Worker processes [default: all cores].")
 @handle_errors
 def stats_cmd(mix: Path, root: Path | None, as_json: bool, html_path: Path | None, jobs: int | None) -> None:
     """Describe MIX: composition per source, turns, words as the training sampler counts them, image sizes."""
@@ -519,14 +520,7 @@ def render_stats(report: stats.StatsReport) -> None:
     type=click.Path(dir_okay=False, path_type=Path),
     help="The index file to write, e.g. MIX.idx.",
 )
-@click.option(
-    "--jobs",
-    "-j",
-    type=click.IntRange(1),
-    default=2,
-    show_default=True,
-    help="Processes that decode records while one writes.",
-)
+@jobs_option(2, "Processes that decode records while one writes.")
 @handle_errors
 def index_cmd(mix: Path, out: Path, jobs: int) -> None:
     """Build a compact memory-mapped index of MIX: instant open, shared pages, the sampler's lengths."""
@@ -567,7 +561,7 @@ def index_cmd(mix: Path, out: Path, jobs: int) -> None:
     help="Bytes per shard (1GB, 500MB, 2GiB) or records per shard (a plain number: 10000).",
 )
 @click.option("--name", default=None, help="Shard name prefix [default: the mix file's stem].")
-@click.option("--jobs", "-j", type=click.IntRange(1), default=4, show_default=True, help="Shards written in parallel.")
+@jobs_option(4, "Shards written in parallel.")
 @click.option(
     "--on-error",
     type=click.Choice(["fail", "skip"]),
