@@ -8,9 +8,12 @@ import functools
 import hashlib
 import os
 import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
+
+from llavamix.errors import ConfigError
 
 CHUNK = 1 << 20  # 1 MiB: large enough that hashlib releases the GIL and syscalls are amortised
 
@@ -130,6 +133,21 @@ def update_from_file(h: hashlib._Hash, path: Path, *, stop: int | None = None, s
             h.update(chunk)
             if remaining is not None:
                 remaining -= len(chunk)
+
+
+def ensure_writable(folder: Path, role: str) -> None:
+    """Create ``folder`` if needed and check a file can be written in it; ConfigError saying so otherwise.
+
+    Run before long work so an unwritable root fails once, at once, rather than once per source.
+    """
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot write to the {role} {folder}: {exc.strerror or exc}; choose a folder you can write to"
+        ) from None
 
 
 def free_bytes(path: Path) -> int:

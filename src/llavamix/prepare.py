@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 from llavamix import extract, fetch, mix, verify
 from llavamix.catalog import Catalog, Source, resolve_names
-from llavamix.io import PART_SUFFIX
+from llavamix.io import PART_SUFFIX, ensure_writable
 from llavamix.layout import MIX_JSON, Layout
 from llavamix.tasks import NULL_PROGRESS, Outcome, Progress, run_tasks
 
@@ -69,6 +69,8 @@ def prepare(
     """Bring every named source (default: all) to its final place under ``root``; idempotent and resumable."""
     layout = Layout(root, options.downloads)
     sources = resolve_names(catalog, list(names))
+    ensure_writable(layout.root, "data root")
+    ensure_writable(layout.downloads_dir, "downloads folder")
     acquire = _Acquire(catalog, sources, layout, options)
     report = run_tasks(sources, acquire, key=lambda s: s.name, jobs=options.jobs, is_done=acquire.is_done)
     results = [_source_result(o, sources, layout) for o in report.outcomes]

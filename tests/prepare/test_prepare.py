@@ -159,3 +159,12 @@ def test_a_dead_ocr_url_the_mix_needs_is_counted_and_the_way_out_named(
     dead = json.loads((root / ".llavamix" / "reports" / "ocr_vqa_dead.json").read_text())
     assert [d["key"] for d in dead["dead"]] == [dead_key]
     assert dead["dead_records"] == affected
+
+
+@pytest.mark.parametrize("command", ["prepare", "fetch"])
+def test_unwritable_root_fails_once_before_any_work(tmp_path: Path, command: str) -> None:
+    # /sys refuses new files even to root, so this holds whoever runs the tests
+    proc = run_cli(command, "coco", "--catalog", "sample", "--root", "/sys/llavamix-test")
+    assert proc.returncode == 1, proc.stderr
+    assert "cannot write to the data root" in proc.stderr or "cannot write to the downloads folder" in proc.stderr
+    assert "Traceback" not in proc.stderr

@@ -16,7 +16,7 @@ from llavamix.fetch.limiter import HostLimiter
 from llavamix.fetch.options import Fetched, FetchOptions, FetchReport
 from llavamix.fetch.part import validator_path
 from llavamix.fetch.remote import Expected, Refused, Remote
-from llavamix.io import CHUNK, atomic_write_text, new_hasher, part_path
+from llavamix.io import CHUNK, atomic_write_text, ensure_writable, new_hasher, part_path
 from llavamix.layout import Layout
 from llavamix.tasks import run_tasks
 
@@ -88,7 +88,11 @@ def fetch_sources(
     options: FetchOptions = DEFAULTS,
     host_caps: Mapping[str, int] | None = None,
 ) -> FetchReport:
-    """Fetch every source, ``options.jobs`` at a time; one source's failure is reported, never raised."""
+    """Fetch every source, ``options.jobs`` at a time; one source's failure is reported, never raised.
+
+    An unwritable downloads folder is a ConfigError raised before any download.
+    """
+    ensure_writable(layout.downloads_dir, "downloads folder")
     limiter = HostLimiter(host_caps, options.host_connections)
 
     def work(source: Source) -> Fetched | str:
