@@ -22,7 +22,7 @@ from llavamix import __version__, fetch, stats, verify
 from llavamix import index as index_stage
 from llavamix import pack as pack_stage
 from llavamix import prepare as prepare_mod
-from llavamix.catalog import load_catalog, resolve_names
+from llavamix.catalog import load_catalog
 from llavamix.errors import LlavamixError
 from llavamix.io import PART_SUFFIX, human_bytes, same_file
 from llavamix.layout import MIX_JSON, Layout
@@ -266,19 +266,23 @@ def _all_option(fn: F) -> F:
 def fetch_cmd(
     names: tuple[str, ...], catalog_spec: str, root: Path, jobs: int, downloads: Path | None, all_keys: bool
 ) -> None:
-    """Download and checksum sources (NAMES or groups; default all) without extracting them."""
+    """Download and checksum sources (NAMES or groups; default all) without extracting them.
+
+    Sources already laid out under ROOT by ``prepare`` are skipped.
+    """
     catalog = load_catalog(catalog_spec)
     layout = Layout(root, downloads)
-    selected = resolve_names(catalog, list(names))
     with progress_bars() as bars:
         crawl = fetch.CrawlOptions(all_keys=all_keys)
         options = fetch.FetchOptions(jobs=jobs, progress=RichProgress(bars), crawl=crawl)
-        report = fetch.fetch_sources(selected, layout, options, catalog.hosts)
+        report, laid_out = prepare_mod.fetch_missing(catalog, list(names), layout, options)
     table = Table(title="fetch")
     for col in ("source", "file", "size", "how"):
         table.add_column(col)
     for item in report.fetched:
         table.add_row(item.source, str(item.path), human_bytes(item.size), item.how)
+    for name in laid_out:
+        table.add_row(name, "-", "-", f"already laid out under {root}")
     console.print(table)
     for item in report.fetched:
         if item.crawl is not None:

@@ -96,9 +96,7 @@ class _Acquire:
             self.mix_ready.set()
 
     def is_done(self, src: Source) -> bool:
-        if src.kind == CRAWL_KIND and self.options.fetch.crawl.all_keys:
-            return False  # a finished crawl of the mix's keys is not one of every key
-        return extract.is_extracted(src, self.layout)
+        return _laid_out(src, self.layout, self.options.fetch.crawl.all_keys)
 
     def __call__(self, src: Source) -> extract.Extracted:
         if src.kind == CRAWL_KIND:
@@ -111,6 +109,26 @@ class _Acquire:
         finally:
             if src.kind == MIX_KIND:  # laid out, or failed: either way a waiting crawl may go on
                 self.mix_ready.set()
+
+
+def _laid_out(src: Source, layout: Layout, all_keys: bool) -> bool:
+    if src.kind == CRAWL_KIND and all_keys:
+        return False  # a finished crawl of the mix's keys is not one of every key
+    return extract.is_extracted(src, layout)
+
+
+def fetch_missing(
+    catalog: Catalog, names: Sequence[str], layout: Layout, options: fetch.FetchOptions
+) -> tuple[fetch.FetchReport, list[str]]:
+    """Fetch the named sources that are not laid out yet; returns the report and the names skipped as laid out.
+
+    A source ``prepare`` already extracted has no archive to keep any more; downloading it again would only
+    cost time and disk.
+    """
+    sources = resolve_names(catalog, list(names))
+    skipped = [s.name for s in sources if _laid_out(s, layout, options.crawl.all_keys)]
+    todo = [s for s in sources if s.name not in skipped]
+    return fetch.fetch_sources(todo, layout, options, catalog.hosts), skipped
 
 
 def _mix_comes_first(sources: list[Source], done: Callable[[Source], bool]) -> bool:

@@ -168,3 +168,14 @@ def test_unwritable_root_fails_once_before_any_work(tmp_path: Path, command: str
     assert proc.returncode == 1, proc.stderr
     assert "cannot write to the data root" in proc.stderr or "cannot write to the downloads folder" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_fetch_skips_sources_prepare_laid_out(tmp_path: Path, sample_server: LoopbackServer) -> None:
+    catalog = http_catalog(tmp_path, sample_server)
+    root = tmp_path / "data"
+    run_cli("prepare", "coco", "--catalog", catalog, "--root", root, check=True)
+    served = len(sample_server.requests)
+    proc = run_cli("fetch", "coco", "gqa", "--catalog", catalog, "--root", root, check=True)
+    assert "already laid out" in proc.stdout
+    assert [r.path for r in sample_server.requests[served:]] == ["/gqa/images.zip"]
+    assert not [p for p in (root / ".llavamix" / "downloads" / "coco").rglob("*") if p.is_file()]
