@@ -62,9 +62,14 @@ class RetryPolicy:
     retries: int = 0
     base_delay: float = 1.0
     max_delay: float = 60.0
-    retry_on: tuple[type[BaseException], ...] = (Exception,)
+    retry_on: tuple[type[Exception], ...] = (Exception,)
 
-    def delay(self, attempt: int) -> float:
+    def delay(self, attempt: int, failure: BaseException | None = None) -> float:
+        """Seconds to wait before retry ``attempt``: what the failure asks for (a ``retry_after`` attribute,
+        e.g. from an HTTP Retry-After header), else exponential backoff with jitter; never over ``max_delay``."""
+        hinted = getattr(failure, "retry_after", None)
+        if isinstance(hinted, int | float):
+            return min(self.max_delay, max(0.0, float(hinted)))
         return min(self.max_delay, self.base_delay * 2 ** (attempt - 1)) * random.uniform(0.5, 1.0)
 
 
@@ -72,16 +77,17 @@ NO_RETRY = RetryPolicy()
 
 
 def _attempt(work: Callable[[T], R], item: T, key: str, policy: RetryPolicy) -> Outcome[R]:
+    """Run one task: failures of ``policy.retry_on`` are retried, any other exception fails it at once."""
     attempt = 0
     while True:
         attempt += 1
         try:
             return Outcome(key, "done", work(item), attempts=attempt)
-        except policy.retry_on as exc:
-            if attempt > policy.retries:
+        except Exception as exc:  # noqa: BLE001 -- a task's failure is data, never a crash of the loop
+            if not isinstance(exc, policy.retry_on) or attempt > policy.retries:
                 log.warning("task %s failed after %d attempt(s): %s", key, attempt, exc)
                 return Outcome(key, "failed", error=f"{type(exc).__name__}: {exc}", attempts=attempt)
-            wait = policy.delay(attempt)
+            wait = policy.delay(attempt, exc)
             log.info("task %s failed (%s); retry %d in %.1fs", key, exc, attempt, wait)
             time.sleep(wait)
 

@@ -1,0 +1,65 @@
+"""Foundation I/O: atomic writes never leave a partial file, hashing, writability and free-space checks."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pytest
+
+from llavamix.errors import ConfigError
+from llavamix.io import (
+    atomic_write_bytes,
+    atomic_writer,
+    ensure_writable,
+    free_bytes,
+    hash_file,
+    human_bytes,
+    part_path,
+    sync_filesystem,
+)
+
+
+def test_atomic_writer_renames_on_success(tmp_path: Path) -> None:
+    out = tmp_path / "sub" / "a.json"
+    with atomic_writer(out) as fh:
+        fh.write(b"[1]")
+        assert part_path(out).exists() and not out.exists()
+    assert out.read_bytes() == b"[1]"
+    assert not part_path(out).exists()
+
+
+def test_atomic_writer_keeps_the_old_file_on_error(tmp_path: Path) -> None:
+    out = tmp_path / "a.json"
+    atomic_write_bytes(out, b"old")
+    with pytest.raises(RuntimeError), atomic_writer(out) as fh:
+        fh.write(b"half")
+        raise RuntimeError("killed")
+    assert out.read_bytes() == b"old"
+    assert not part_path(out).exists()
+
+
+def test_hash_file_matches_hashlib_from_an_offset(tmp_path: Path) -> None:
+    data = bytes(range(256)) * 9000  # larger than one read chunk
+    path = tmp_path / "f"
+    path.write_bytes(data)
+    assert hash_file(path, "md5") == hashlib.md5(data).hexdigest()
+    assert hash_file(path, "sha256", start=1000) == hashlib.sha256(data[1000:]).hexdigest()
+
+
+def test_ensure_writable_creates_or_explains(tmp_path: Path) -> None:
+    ensure_writable(tmp_path / "new" / "root", "data root")
+    assert (tmp_path / "new" / "root").is_dir()
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(ConfigError, match="cannot write to the data root"):
+        ensure_writable(tmp_path / "file" / "below", "data root")
+
+
+def test_free_bytes_and_sync_accept_paths_not_created_yet(tmp_path: Path) -> None:
+    assert free_bytes(tmp_path / "not" / "yet") > 0
+    sync_filesystem(tmp_path / "not" / "yet")
+
+
+@pytest.mark.parametrize(("n", "text"), [(0, "0 B"), (1536, "1.5 KiB"), (3 * 1024**3, "3.0 GiB")])
+def test_human_bytes(n: int, text: str) -> None:
+    assert human_bytes(n) == text
