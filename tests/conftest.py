@@ -1,4 +1,4 @@
-"""Fixtures for index tests: a mix with varied records (written by the tests) and its images."""
+"""Fixtures shared across test folders: a mix with varied records (written by the tests) and its images."""
 
 from __future__ import annotations
 
