@@ -11,6 +11,10 @@ class ConfigError(LlavamixError):
     """A catalog, option or input file is wrong; the message says what to change."""
 
 
+class UnsafePathError(ConfigError):
+    """A catalog value or a record's path would resolve outside its base folder; the message names the value."""
+
+
 class MissingExtra(LlavamixError):
     """An optional dependency is not installed; the message names the extra."""
 

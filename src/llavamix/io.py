@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import errno
 import functools
 import hashlib
 import os
 import shutil
+import stat
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -104,6 +106,49 @@ def atomic_write_bytes(path: Path, data: bytes, *, durable: bool = True) -> None
 
 def atomic_write_text(path: Path, text: str, *, durable: bool = True) -> None:
     atomic_write_bytes(path, text.encode("utf-8"), durable=durable)
+
+
+class NotRegularFileError(OSError):
+    """A path names a FIFO, device, socket or folder where a regular file was expected."""
+
+
+def open_regular(path: Path | str) -> IO[bytes]:
+    """Open ``path`` for reading only if it is a regular file (after following symbolic links).
+
+    ``O_NONBLOCK`` keeps a FIFO from blocking the open; the type is checked on the open descriptor, so the file
+    cannot be swapped between the check and the read. Anything else raises NotRegularFileError.
+    """
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise NotRegularFileError(errno.EINVAL, f"not a regular file ({_kind(mode)})", os.fspath(path))
+        if hasattr(os, "set_blocking"):
+            os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def _kind(mode: int) -> str:
+    for test, name in (
+        (stat.S_ISDIR, "a folder"),
+        (stat.S_ISFIFO, "a FIFO"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISSOCK, "a socket"),
+    ):
+        if test(mode):
+            return name
+    return "not a file"
+
+
+def read_regular(path: Path | str) -> bytes:
+    """The bytes of the regular file ``path``, at most its size when opened (a file that grows is not chased)."""
+    with open_regular(path) as fh:
+        size = os.fstat(fh.fileno()).st_size
+        return fh.read(size)
 
 
 def new_hasher(algo: str) -> hashlib._Hash:

@@ -5,8 +5,11 @@ The tree is the one the Open-LLaVA-NeXT training scripts read with ``--image_fol
 
 from __future__ import annotations
 
+import posixpath
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+
+from llavamix.errors import UnsafePathError
 
 STATE_DIR = ".llavamix"
 
@@ -51,6 +54,43 @@ def image_prefix(image: str) -> str:
         return best
     head, sep, _ = image.partition("/")
     return head if sep else "?"
+
+
+def escape_problem(value: str) -> str | None:
+    """Why the relative path ``value`` would leave the folder it is joined to, or None when it stays inside.
+
+    The check is lexical, as training joins paths (``os.path.join(image_folder, image)``): an absolute path, a
+    ``..`` that climbs above the base, an empty value or a NUL byte is refused. Symbolic links below the base are
+    followed on purpose (``data/coco`` may link to a shared disk); readers guard the far end by accepting only
+    regular files (``io.open_regular``).
+    """
+    if not value:
+        return "is empty"
+    if "\0" in value:
+        return "contains a NUL byte"
+    if value.startswith("/"):
+        return "is an absolute path"
+    norm = posixpath.normpath(value)
+    if norm == ".." or norm.startswith("../"):
+        return "climbs out of its folder with '..'"
+    return None
+
+
+def inside(base: Path, value: str, *, what: str) -> Path:
+    """``base / value``, refusing (UnsafePathError naming ``what`` and the value) anything that escapes ``base``."""
+    problem = escape_problem(value)
+    if problem is not None:
+        raise UnsafePathError(f"{what} {value!r} {problem}; it must be a path inside {base}")
+    return base / value
+
+
+def component_problem(value: str) -> str | None:
+    """Why ``value`` is not one plain file or folder name (no separator, not ``.``/``..``), or None."""
+    if value in ("", ".", ".."):
+        return "is not a file name"
+    if "/" in value or "\\" in value or "\0" in value:
+        return "must be one name, without '/', '\\' or NUL"
+    return None
 
 
 @dataclass(frozen=True)
