@@ -45,6 +45,27 @@ def test_round_trip_with_strip(kind: str, layout: Layout, downloads: Path) -> No
     assert not layout.staging("wikiart").exists()
 
 
+@pytest.mark.parametrize("kind", ["zip", "tar", "tar.gz"])
+@pytest.mark.parametrize("strip", ["images/", "images", "data/images/"])
+def test_strip_removes_a_repeated_prefix_once(strip: str, kind: str, layout: Layout, downloads: Path) -> None:
+    """The prefix is removed from the front, once: the same folder name deeper down is part of the path."""
+    top = strip.rstrip("/") + "/"
+    members: dict[str, bytes | None] = {
+        f"{top}{top}a.jpg": blob("a"),
+        f"{top}{top}{top}b.jpg": blob("b"),
+        f"{top}x/{top}c.jpg": blob("c"),
+        f"{top}d.jpg": blob("d"),
+    }
+    archive = build(kind, downloads / f"s.{kind}", members)
+    extract_source(source("s", archive=kind, strip=strip), archive, layout)
+    assert tree(layout.root / "out") == {
+        f"{top}a.jpg": blob("a"),
+        f"{top}{top}b.jpg": blob("b"),
+        f"x/{top}c.jpg": blob("c"),
+        "d.jpg": blob("d"),
+    }
+
+
 def test_marker_is_the_result_as_json(layout: Layout, downloads: Path) -> None:
     archive = make_zip(downloads / "c.zip", {"train2017/1.jpg": blob("1")})
     result = extract_source(source("coco", into="coco"), archive, layout)
@@ -136,7 +157,7 @@ def test_zip_crc_mismatch_is_caught(layout: Layout, downloads: Path) -> None:
     at = raw.index(blob("1", 1000))
     raw[at + 500] ^= 0xFF  # flip one stored byte: the member's CRC no longer matches
     archive.write_bytes(bytes(raw))
-    with pytest.raises(CorruptArchiveError):
+    with pytest.raises(CorruptArchiveError, match=r"BadZipFile.*download it afresh"):
         extract_source(source("s"), archive, layout)
     assert not (layout.root / "out/a/1.jpg").exists()
     assert not list(layout.root.rglob("*.part"))

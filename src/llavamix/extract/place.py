@@ -8,7 +8,7 @@ from pathlib import Path
 
 from llavamix.catalog import Source
 from llavamix.extract.model import Extracted, ExtractOptions
-from llavamix.extract.plan import check_space
+from llavamix.extract.space import check_file
 from llavamix.io import commit, part_path
 from llavamix.layout import Layout
 
@@ -44,7 +44,7 @@ def _move(archive: Path, dest: Path, options: ExtractOptions) -> None:
 
 def _copy(archive: Path, dest: Path, options: ExtractOptions) -> None:
     if options.check_space:
-        check_space(archive, dest.parent, archive.stat().st_size)
+        check_file(archive, dest.parent, archive.stat().st_size)
     tmp = part_path(dest)
     try:
         shutil.copyfile(archive, tmp)

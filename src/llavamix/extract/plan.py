@@ -1,12 +1,11 @@
-"""Where each member lands: the member -> path mapping (``Plan``), ``strip``, junk entries, roots, disk space."""
+"""Where each member lands: the member -> path mapping (``Plan``), ``strip``, junk entries, folders, roots."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 
-from llavamix import io
-from llavamix.errors import ArchiveLayoutError, DiskSpaceError
+from llavamix.errors import ArchiveLayoutError
 from llavamix.extract.archives import Member
 from llavamix.layout import PREFIX_SOURCES
 
@@ -52,6 +51,19 @@ def files_of(plan: Plan) -> Plan:
     return [(m, rel) for m, rel in plan if not m.is_dir]
 
 
+def folders_of(plan: Plan) -> dict[str, str]:
+    """Every folder (posix, relative to the target) the plan creates, listed or implied by a member below it,
+    mapped to the name of a member that needs it."""
+    folders: dict[str, str] = {}
+    for m, rel in plan:
+        landed = str(rel)  # posix: the plan's paths are PurePosixPath
+        folder = landed if m.is_dir else landed.rpartition("/")[0]
+        while folder and folder not in folders:  # its parents were added with it
+            folders[folder] = m.name
+            folder = folder.rpartition("/")[0]
+    return folders
+
+
 def roots(into: str, plan: Plan) -> list[str]:
     """Folders (relative to the data root) that receive the plan's files: the known image prefix a file lands
     under (``layout.PREFIX_SOURCES``), else the target folder's first level below ``into``."""
@@ -70,34 +82,3 @@ def _root_of(base: PurePosixPath, folder: str) -> str:
     if known:
         return max(known, key=len)
     return (base / folder.partition("/")[0]).as_posix()
-
-
-def bytes_to_write(plan: Plan, target: Path) -> int:
-    """Bytes the plan adds to the disk: a file already in place (from a killed run) only counts its growth."""
-    total = 0
-    folder_exists: dict[str, bool] = {}
-    for m, rel in files_of(plan):
-        folder = str(rel).rpartition("/")[0]
-        if folder not in folder_exists:
-            folder_exists[folder] = (target / folder).is_dir()
-        old = _size_or_zero(target / rel) if folder_exists[folder] else 0
-        total += max(0, m.size - old)
-    return total
-
-
-def _size_or_zero(path: Path) -> int:
-    try:
-        return path.stat().st_size
-    except OSError:
-        return 0
-
-
-def check_space(archive: Path, target: Path, needed: int) -> None:
-    """Raise DiskSpaceError unless ``needed`` bytes are free on the filesystem that holds ``target``."""
-    free = io.free_bytes(target)
-    if needed > free:
-        raise DiskSpaceError(
-            f"extracting {archive.name} needs {io.human_bytes(needed)} under {target}, but only "
-            f"{io.human_bytes(free)} is free: free up {io.human_bytes(needed - free)} (or use a --root on a "
-            "bigger disk) and run again"
-        )

@@ -1,6 +1,7 @@
 """Unpacking one archive into a source's target folder: list and check every member, plan where each lands,
-check disk space, then write. Nothing is written before the whole member list has been judged (zip, tar); a
-gzipped tar is judged member by member while it is staged, and nothing reaches the target unless all of it passed.
+refuse collisions, check disk space, then write. Nothing is written before the whole member list has been judged
+(zip, tar); a gzipped tar is judged member by member while it is staged (and its disk space file by file), and
+nothing reaches the target unless all of it passed.
 """
 
 from __future__ import annotations
@@ -11,8 +12,10 @@ from pathlib import Path
 
 from llavamix.catalog import Source
 from llavamix.extract.archives import READ_ERRORS, corrupt, gzip_size_estimate, open_reader, stream_tar
+from llavamix.extract.collisions import check_collisions
 from llavamix.extract.model import Extracted, ExtractOptions
-from llavamix.extract.plan import Mapper, Plan, bytes_to_write, check_space, files_of, roots
+from llavamix.extract.plan import Mapper, Plan, files_of, roots
+from llavamix.extract.space import Budget, check_file, check_plan
 from llavamix.extract.write import move_plan, stage_members, write_plan
 from llavamix.layout import Layout
 
@@ -37,8 +40,9 @@ def unpack(source: Source, archive: Path, layout: Layout, options: ExtractOption
 def _unpack_listed(source: Source, archive: Path, target: Path, options: ExtractOptions, mapper: Mapper) -> Plan:
     with open_reader(archive, source.archive) as reader:
         plan = mapper(archive, reader.members())
+        check_collisions(archive, plan)
         if options.check_space:
-            check_space(archive, target, bytes_to_write(plan, target))
+            check_plan(archive, plan, target)
         options.progress.start(source.name, sum(m.size for m, _ in files_of(plan)), "B")
         log.info("extracting %s: %d members into %s", archive.name, len(plan), target)
         write_plan(reader, plan, target, options.progress, source.name, options.jobs)
@@ -49,13 +53,16 @@ def _unpack_streamed(source: Source, archive: Path, layout: Layout, options: Ext
     target = layout.target(source.into)
     estimate = gzip_size_estimate(archive)
     if options.check_space:
-        check_space(archive, target, estimate)
+        check_file(archive, target, estimate)  # a floor; the budget below counts each staged file's blocks
     staging = layout.staging(source.name)
     shutil.rmtree(staging, ignore_errors=True)  # what a killed run left
+    budget = Budget(archive, target) if options.check_space else None
     options.progress.start(source.name, estimate, "B")
     log.info("extracting %s through %s into %s", archive.name, staging, target)
     try:
-        plan = mapper(archive, stage_members(stream_tar(archive), staging, options.progress, source.name))
+        staged = stage_members(stream_tar(archive), staging, options.progress, source.name, budget)
+        plan = mapper(archive, staged)
+        check_collisions(archive, plan)
         move_plan(plan, target)
     finally:
         shutil.rmtree(staging, ignore_errors=True)

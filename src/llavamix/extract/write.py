@@ -11,8 +11,11 @@ from typing import IO
 
 from llavamix.extract.archives import Member, Reader
 from llavamix.extract.plan import Plan
+from llavamix.extract.space import Budget
 from llavamix.io import CHUNK, commit, part_path
-from llavamix.tasks import Progress
+from llavamix.tasks import CANCEL, Progress
+
+STAGED_PER_FOLDER = 4096  # keeps each staging folder small whatever the archive's size
 
 
 class Folders:
@@ -65,6 +68,7 @@ def write_plan(reader: Reader, plan: Plan, target: Path, progress: Progress, key
 
 def _write_members(reader: Reader, plan: Plan, target: Path, progress: Progress, key: str, folders: Folders) -> None:
     for m, rel in plan:
+        CANCEL.check()  # Ctrl-C stops between members; each written one is whole
         dest = target / rel
         if m.is_dir:
             folders.ensure(dest)
@@ -78,21 +82,29 @@ def _write_members(reader: Reader, plan: Plan, target: Path, progress: Progress,
 Stream = Iterable[tuple[Member, IO[bytes] | None]]
 
 
-def stage_members(stream: Stream, staging: Path, progress: Progress, key: str) -> list[Member]:
-    """Write a streamed archive's members (already checked) into ``staging``; the staged files as members."""
+def stage_members(stream: Stream, staging: Path, progress: Progress, key: str, budget: Budget | None) -> list[Member]:
+    """Write a streamed archive's members (already checked) into ``staging``; the staged files as members.
+
+    Each file is staged under its position in the archive, not its name, so members whose names collide are all
+    kept for the collision check instead of the last one silently winning. ``budget`` refuses the file that would
+    not fit on the disk.
+    """
     folders = Folders()
-    staged: dict[str, Member] = {}  # by path: a later duplicate entry replaces an earlier one, as in tar
-    for m, data in stream:
-        dest = staging / m.path
+    staged: list[Member] = []
+    for i, (m, data) in enumerate(stream):
+        CANCEL.check()  # Ctrl-C stops between members; staging is scratch
         if data is None:
-            folders.ensure(dest)
-        else:
-            folders.ensure(dest.parent)
-            with open(dest, "wb") as out:
-                shutil.copyfileobj(data, out, CHUNK)
-            progress.advance(key, m.size)
-        staged[m.path.as_posix()] = Member(m.name, m.path, m.size, m.is_dir, dest)
-    return list(staged.values())
+            staged.append(m)  # a folder: nothing to stage
+            continue
+        if budget is not None:
+            budget.take(m.size)
+        dest = staging / str(i // STAGED_PER_FOLDER) / str(i)
+        folders.ensure(dest.parent)
+        with open(dest, "wb") as out:
+            shutil.copyfileobj(data, out, CHUNK)
+        progress.advance(key, m.size)
+        staged.append(Member(m.name, m.path, m.size, False, dest))
+    return staged
 
 
 def move_plan(plan: Plan, target: Path) -> None:
