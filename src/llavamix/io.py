@@ -51,7 +51,7 @@ def sync_filesystem(path: Path) -> None:
     if syncfs is None:
         os.sync()
         return
-    fd = os.open(_existing(path), os.O_RDONLY)
+    fd = os.open(existing_parent(path), os.O_RDONLY)
     try:
         if syncfs(fd) != 0:
             os.sync()
@@ -122,7 +122,7 @@ def open_regular(path: Path | str) -> IO[bytes]:
     try:
         mode = os.fstat(fd).st_mode
         if not stat.S_ISREG(mode):
-            raise NotRegularFileError(errno.EINVAL, f"not a regular file ({_kind(mode)})", os.fspath(path))
+            raise NotRegularFileError(errno.EINVAL, f"not a regular file ({file_kind(mode)})", os.fspath(path))
         if hasattr(os, "set_blocking"):
             os.set_blocking(fd, True)
         return os.fdopen(fd, "rb")
@@ -131,7 +131,8 @@ def open_regular(path: Path | str) -> IO[bytes]:
         raise
 
 
-def _kind(mode: int) -> str:
+def file_kind(mode: int) -> str:
+    """What a non-regular ``st_mode`` names, for messages: ``'a FIFO'``, ``'a character device'``, ..."""
     for test, name in (
         (stat.S_ISDIR, "a folder"),
         (stat.S_ISFIFO, "a FIFO"),
@@ -197,10 +198,10 @@ def ensure_writable(folder: Path, role: str) -> None:
 
 def free_bytes(path: Path) -> int:
     """Free bytes on the filesystem holding ``path`` (or its nearest existing parent)."""
-    return shutil.disk_usage(_existing(path)).free
+    return shutil.disk_usage(existing_parent(path)).free
 
 
-def _existing(path: Path) -> Path:
+def existing_parent(path: Path) -> Path:
     """``path`` or its nearest existing parent."""
     while not path.exists() and path != path.parent:
         path = path.parent
