@@ -3,15 +3,23 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
+# Every install takes the versions the suite last passed with (scripts/constraints.txt), so a new release of a
+# dependency cannot fail a run that changed nothing. LLAVAMIX_CONSTRAINTS= (empty) installs the newest releases
+# pyproject.toml allows instead: how the pins are refreshed (README, development notes).
+CONSTRAINTS=${LLAVAMIX_CONSTRAINTS-scripts/constraints.txt}
+pins=() tf4_pins=()
+if [ -n "$CONSTRAINTS" ]; then
+    pins=(-c "$CONSTRAINTS") tf4_pins=(-c scripts/constraints-transformers4.txt)
+fi
 
-"$PY" -m pip install -q --upgrade pip
+"$PY" -m pip install -q --upgrade pip "${pins[@]}"
 # The CPU build of torch; an unpinned torch would pull a multi-GB CUDA build.
-"$PY" -m pip install -q "torch==2.13.0"
-"$PY" -m pip install -q -e ".[dev,serve,report,torch]"
+"$PY" -m pip install -q "torch==2.13.0" "${pins[@]}"
+"$PY" -m pip install -q -e ".[dev,serve,report,torch]" "${pins[@]}"
 # The reference implementation the loader is tested against (its own pins are ancient: no deps).
-"$PY" -m pip install -q --no-deps "llava-torch==1.2.2.post1"
+"$PY" -m pip install -q --no-deps "llava-torch==1.2.2.post1" "${pins[@]}"
 # Hugging Face datasets reads the Parquet shards back in a round-trip test (too heavy for the dev extra).
-"$PY" -m pip install -q datasets
+"$PY" -m pip install -q datasets "${pins[@]}"
 
 # Headless Chromium renders the HTML reports in the tests (Debian package; skipped where apt is unavailable).
 if ! command -v chromium >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
@@ -25,7 +33,7 @@ lint-imports
 # The loader must also equal the reference under the transformers 4.x line the reference trains with: overlay
 # 4.x (and the hub/tokenizers it needs) on top of the environment for that one suite.
 tf4=$(mktemp -d)
-"$PY" -m pip install -q --no-deps --target "$tf4" "transformers==4.57.6" "huggingface_hub<1.0" "tokenizers<0.23"
+"$PY" -m pip install -q --no-deps --target "$tf4" -r scripts/transformers4.in "${tf4_pins[@]}"
 PYTHONPATH="$tf4" "$PY" -m pytest -q -p no:cacheprovider tests/loader
 rm -rf "$tf4"
 

@@ -21,6 +21,13 @@ from llavamix.cli import cli
 CONV = [{"from": "human", "value": "<image>\nWhat is it?"}, {"from": "gpt", "value": "A square."}]
 GOOD = [{"id": 1, "image": "img/a.png", "conversations": CONV}, {"id": "t", "conversations": CONV[1:] * 2}]
 LATIN1 = '[{"id": "café", "conversations": [{"from": "human", "value": "é"}, {"from": "gpt", "value": "x"}]}]'
+# record 2 holds a latin-1 byte; its offset in the file is what the errors must name
+LATE_LATIN1 = (json.dumps(GOOD)[:-1] + ",\n " + LATIN1[1:]).encode("latin-1")
+LATE_AT = LATE_LATIN1.index("é".encode("latin-1"))
+LATE_SAYS = f"late_latin1.json: record 2 is not valid UTF-8 at byte {LATE_AT} "
+# 100k levels of nesting: level 101 (the array is level 1) opens at byte 100
+DEEP = b"[" * 100_000
+DEEP_SAYS = "deep.json: JSON nests more than 100 levels deep at byte 100,"
 # even root cannot create folders in sysfs, so this stands for an unwritable output place in every test run
 UNWRITABLE = "/sys/llavamix-test"
 
@@ -88,6 +95,16 @@ CASES = [
     case("stats object.json", 1, "not a JSON array"),
     case("stats truncated.json", 1, "download it again"),
     case("stats latin1.json", 1, "not valid UTF-8", "iconv"),
+    case("stats late_latin1.json", 1, LATE_SAYS, "iconv"),
+    case("verify late_latin1.json --root data_root", 1, LATE_SAYS, "iconv"),
+    case("verify deep.json --root data_root -j 1", 1, DEEP_SAYS, "fix the file"),
+    case("verify deep.json --root data_root -j 2", 1, DEEP_SAYS, "fix the file"),
+    case("stats deep.json", 1, DEEP_SAYS),
+    case("index deep.json -o d.idx -j 1", 1, DEEP_SAYS, absent="d.idx", marks=needs_arrow),
+    case("index deep.json -o d.idx -j 2", 1, DEEP_SAYS, absent="d.idx", marks=needs_arrow),
+    case("index late_latin1.json -o l.idx -j 2", 1, LATE_SAYS, absent="l.idx", marks=needs_arrow),
+    case("pack deep.json --root data_root --out shards", 1, DEEP_SAYS, absent="shards", marks=needs_arrow),
+    case("pack late_latin1.json --root data_root --out shards", 1, LATE_SAYS, absent="shards", marks=needs_arrow),
     case("index empty.json --out e.idx", 1, "empty (0 bytes)", absent="e.idx", marks=needs_arrow),
     case("index object.json --out o.idx", 1, "not a JSON array", absent="o.idx", marks=needs_arrow),
     case("index truncated.json -o t.idx -j 1", 1, "download it again", absent="t.idx", marks=needs_arrow),
@@ -143,6 +160,8 @@ def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     for name, text in files.items():
         (ws / name).write_text(text, encoding="utf-8")
     (ws / "latin1.json").write_bytes(LATIN1.encode("latin-1"))
+    (ws / "late_latin1.json").write_bytes(LATE_LATIN1)
+    (ws / "deep.json").write_bytes(DEEP)
     (ws / "latin1.toml").write_bytes('[[source]]\nname = "café"\n'.encode("latin-1"))
     (ws / "bom.json").write_bytes(b"\xef\xbb\xbf" + json.dumps(GOOD).encode())
     monkeypatch.chdir(ws)
@@ -171,23 +190,83 @@ def test_bad_input(bad: Case, workspace: Path) -> None:
         assert not (workspace / bad.absent).exists()
 
 
-@pytest.mark.skipif(hasattr(os, "geteuid") and os.geteuid() == 0, reason="root writes through permission bits")
-def test_read_only_output_folder(workspace: Path) -> None:
-    locked = workspace / "locked"
-    locked.mkdir(mode=0o555)
-    result = CliRunner().invoke(cli, ["stats", "good.json", "--html", "locked/s.html"])
-    assert result.exit_code == 1
-    assert "Permission denied" in " ".join(result.output.split())
-    assert not list(locked.iterdir())
+def run_llavamix(*args: str) -> subprocess.CompletedProcess[str]:
+    cmd = [sys.executable, "-m", "llavamix", *args]
+    return subprocess.run(
+        cmd, capture_output=True, text=True, timeout=120, check=False, env={**os.environ, "COLUMNS": "300"}
+    )
 
 
-@needs_arrow
-def test_real_process_prints_one_error_line(workspace: Path) -> None:
-    """A real process whose worker processes meet the error: one unwrapped line on stderr, nothing on stdout."""
-    args = [sys.executable, "-m", "llavamix", "index", "latin1.json", "--out", "l.idx", "--jobs", "2"]
-    proc = subprocess.run(args, capture_output=True, text=True, timeout=120, check=False)
+@pytest.mark.parametrize(
+    "args",
+    [
+        "stats good.json --html a_file/s.html",
+        "verify good.json --root data_root -j 1 --report a_file/r.json",
+        pytest.param("index good.json -j 1 --out a_file/g.idx", marks=needs_arrow),
+        pytest.param("pack good.json --root data_root --out a_file/shards", marks=needs_arrow),
+    ],
+)
+def test_output_folder_that_is_a_file(args: str, workspace: Path) -> None:
+    """A regular file where the output's folder should be: unwritable even for root, which CI runs as."""
+    before = snapshot(workspace)
+    proc = run_llavamix(*shlex.split(args))
+    assert proc.returncode == 1, proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert proc.stderr.startswith("error: ") and proc.stderr.count("\n") == 1, proc.stderr
+    assert "a_file" in proc.stderr and "writable" in proc.stderr
+    assert snapshot(workspace) == before
+    assert not list(workspace.parent.rglob("*.part"))
+
+
+MIX_CATALOG = """[[source]]
+name = "mix1m"
+title = "a mix that nests too deeply"
+url = "file:deep_src/open-llava-next_instruct_mix1M.json"
+archive = "none"
+into = "open-llava-next"
+kind = "mix_json"
+"""
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        "verify deep.json --root data_root",
+        "stats deep.json",
+        pytest.param("index deep.json --out d.idx", marks=needs_arrow),
+        pytest.param("pack deep.json --root data_root --out shards", marks=needs_arrow),
+        "prepare --catalog deep.toml --root fresh_root",
+    ],
+)
+def test_deep_nesting_is_one_error_line_in_a_real_process(args: str, workspace: Path) -> None:
+    """100k levels of nesting: the interpreter's stack runs out inside msgspec; every command, prepare's verify
+    included, says so in one line with the byte offset instead of a RecursionError traceback."""
+    (workspace / "deep_src").mkdir()
+    (workspace / "deep_src" / "open-llava-next_instruct_mix1M.json").write_bytes(DEEP)
+    (workspace / "deep.toml").write_text(MIX_CATALOG, encoding="utf-8")
+    proc = run_llavamix(*shlex.split(args))
+    assert proc.returncode == 1, proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert proc.stderr.startswith("error: ") and proc.stderr.count("\n") == 1, proc.stderr
+    assert "JSON nests more than 100 levels deep at byte 100," in proc.stderr
+    assert not (workspace / "d.idx").exists() and not (workspace / "shards").exists()
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        pytest.param("index late_latin1.json --out l.idx --jobs 2", marks=needs_arrow),
+        "verify late_latin1.json --root data_root --jobs 2",
+        "stats late_latin1.json",
+        pytest.param("pack late_latin1.json --root data_root --out l.shards --jobs 2", marks=needs_arrow),
+    ],
+)
+def test_real_process_prints_one_error_line(args: str, workspace: Path) -> None:
+    """A real process whose worker processes meet the error: one unwrapped line on stderr (no warnings from the
+    workers), nothing on stdout, no output left behind."""
+    proc = run_llavamix(*shlex.split(args))
     assert proc.returncode == 1
     assert proc.stdout == ""
-    assert proc.stderr.startswith("error: latin1.json: record 0 is not valid UTF-8")
+    assert proc.stderr.startswith(f"error: {LATE_SAYS}")
     assert proc.stderr.count("\n") == 1, proc.stderr
-    assert not (workspace / "l.idx").exists()
+    assert not (workspace / "l.idx").exists() and not (workspace / "l.shards").exists()

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -66,3 +69,24 @@ def test_cli_index_malformed_exits_1(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["index", str(mix), "--out", str(tmp_path / "m.idx")])
     assert result.exit_code == 1
     assert "record 0 cannot be indexed" in result.output
+
+
+def test_id_columns_keep_each_id_by_its_json_type(tmp_path: Path) -> None:
+    """The index file's own columns, read with pyarrow and built by a real ``llavamix index`` process: a JSON
+    integer lands in id_int, a JSON string in id_str (digits included), anything else in neither."""
+    pa_ipc = pytest.importorskip("pyarrow.ipc")
+    conv = [{"from": "human", "value": "q"}, {"from": "gpt", "value": "a"}]
+    ids = [7, "7", "000123", -5, 2**63 - 1, 2**63, True, 1.0, None, "gqa_1", [1]]
+    recs = [{"id": value, "conversations": conv} for value in ids] + [{"conversations": conv}]
+    mix = tmp_path / "ids.json"
+    mix.write_text(json.dumps(recs))
+    args = [sys.executable, "-m", "llavamix", "index", str(mix), "--out", str(tmp_path / "ids.idx")]
+    subprocess.run(args, check=True, capture_output=True, timeout=120)
+    with pa_ipc.open_file(str(tmp_path / "ids.idx")) as reader:
+        table = reader.read_all()
+    assert str(table.schema.field("id_int").type) == "int64" and str(table.schema.field("id_str").type) == "string"
+    assert table.column("id_int").to_pylist() == [7, None, None, -5, 2**63 - 1] + [None] * 7
+    assert table.column("id_str").to_pylist() == [None, "7", "000123", None, None, None, None, None, None, "gqa_1",
+                                                  None, None]  # fmt: skip
+    # the raw bytes keep every id, whatever its column
+    assert [json.loads(raw).get("id") for raw in table.column("raw").to_pylist()] == [*ids, None]

@@ -80,7 +80,7 @@ def test_lengths_equal_a_direct_computation(index: Path) -> None:
 def test_negative_and_out_of_range_indices(index: Path) -> None:
     with open_index(index) as ix:
         assert ix.value(-1) == records()[-1]
-        with pytest.raises(IndexError):
+        with pytest.raises(IndexError, match=rf"record {len(ix)} out of range for an index of {len(ix)} records"):
             ix.raw(len(ix))
 
 

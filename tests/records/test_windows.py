@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import msgspec
@@ -49,10 +50,19 @@ def test_windows_match_the_whole_file(tmp_path: Path, recs: list, indent: int | 
     assert seen == whole
 
 
-@pytest.mark.parametrize("text", ['[{"a": 1}, {"b": }]', '[{"a": 1}', '{"a": 1}', "", "[1,,2]"])
-def test_malformed_json_is_a_mix_format_error(tmp_path: Path, text: str) -> None:
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        ('[{"a": 1}, {"b": }]', r": malformed JSON at byte 17: .*near: '\[\{\"a\": 1\}, \{\"b\": \}\]'"),
+        ('[{"a": 1}', r": not a JSON array of records \(Input data was truncated\)"),
+        ('{"a": 1}', r": not a JSON array of records \(Expected `array`, got `object`\)"),
+        ("", r" is empty \(0 bytes\)"),
+        ("[1,,2]", r": malformed JSON at byte 3: "),
+    ],
+)
+def test_malformed_json_is_a_mix_format_error(tmp_path: Path, text: str, says: str) -> None:
     (tmp_path / "bad.json").write_text(text)
-    with pytest.raises(MixFormatError):
+    with pytest.raises(MixFormatError, match=re.escape(str(tmp_path / "bad.json")) + says):
         list(iter_windows(tmp_path / "bad.json", 4))
 
 
@@ -68,9 +78,19 @@ def test_spans_match_the_whole_file_or_fail(tmp_path: Path, recs: list, indent: 
     assert seen == [bytes(r) for r in MixFile(path).raw]
 
 
-@pytest.mark.parametrize("text", ['[{"a": 1}, {"b": }]', '[{"a": 1}', '{"a": 1}', "", "[1, 23", '[{"a":1}]]'])
-def test_spans_of_malformed_json_fail(tmp_path: Path, text: str) -> None:
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        ('[{"a": 1}, {"b": }]', r"invalid character \(byte 8\)"),
+        ('[{"a": 1}', "the array is not closed"),
+        ('{"a": 1}', "not a JSON array"),
+        ("", "not a JSON array"),
+        ("[1, 23", "the array is not closed"),
+        ('[{"a":1}]]', r"trailing characters \(byte 10\)"),
+    ],
+)
+def test_spans_of_malformed_json_fail(tmp_path: Path, text: str, says: str) -> None:
     (tmp_path / "bad.json").write_text(text)
-    with pytest.raises(msgspec.DecodeError):
+    with pytest.raises(msgspec.DecodeError, match=says):
         for lo, hi in plan_spans(tmp_path / "bad.json", 3):
             read_span(tmp_path / "bad.json", lo, hi)

@@ -16,7 +16,7 @@ import msgspec
 from llavamix.errors import ConfigError, MixFormatError
 from llavamix.extras import require
 from llavamix.io import atomic_writer, same_file
-from llavamix.records import MixFile, not_utf8
+from llavamix.records import MixFile, decode_with
 from llavamix.records import index as schema
 from llavamix.tasks import NULL_PROGRESS, Progress
 
@@ -143,15 +143,13 @@ def _derive(records: MixFile, lo: int, hi: int) -> _Derived:
     decode = _decoder.decode
     for i in range(lo, hi):
         try:
-            rec = decode(records.raw[i])
+            rec = decode_with(decode, records.raw[i], records.path, i)
         except msgspec.ValidationError as exc:
             raise MixFormatError(
                 f"{records.path}: record {i} cannot be indexed ({exc}): each record needs a 'conversations' list "
                 f"of {{from, value}} objects with string values; run `llavamix verify {records.path} --root ROOT "
                 "--write-clean CLEAN.json` and index the clean file"
             ) from None
-        except UnicodeDecodeError as exc:
-            raise not_utf8(records.path, i, exc) from None
         derived.add(rec)
     return derived
 

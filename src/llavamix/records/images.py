@@ -7,6 +7,7 @@ from pathlib import Path
 
 import msgspec
 
+from llavamix.records.model import decode_with
 from llavamix.records.windows import iter_windows
 
 
@@ -19,12 +20,14 @@ _decode = msgspec.json.Decoder(_ImageOnly).decode
 
 
 def iter_images(path: Path | str) -> Iterator[str]:
-    """Every string ``image`` value of the mix at ``path``, in record order; other records are skipped."""
+    """Every string ``image`` value of the mix at ``path``, in record order; other records are skipped.
+
+    Bytes that cannot be decoded (not UTF-8, nested too deep) raise MixFormatError: the file is not JSON."""
     for window in iter_windows(path):
-        for raw in window.raws:
+        for i, raw in enumerate(window.raws, window.first):
             try:
-                image = _decode(raw).image
-            except (msgspec.DecodeError, msgspec.ValidationError):
+                image = decode_with(_decode, raw, path, i).image
+            except msgspec.ValidationError:
                 continue  # not a record object: verify reports it; it names no image here
             if isinstance(image, str):
                 yield image

@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import mmap
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import msgspec
 
 from llavamix.errors import MixFormatError
 from llavamix.io import atomic_writer
+from llavamix.records.malformed import UNREADABLE, RecordPlace, file_error, record_error
 
 IMAGE_TOKEN = "<image>"
 ROLES = ("human", "gpt")
@@ -43,32 +44,9 @@ class Record(msgspec.Struct, frozen=True):
 _raw_array = msgspec.json.Decoder(list[msgspec.Raw])
 _record = msgspec.json.Decoder(Record)
 _any = msgspec.json.Decoder()
-_OFFSET = re.compile(r"byte (\d+)")
-
-
-_SHAPE = "a mix file is one JSON array of records, [{...}, ...]"
-_BOM = b"\xef\xbb\xbf"
-
-
-def _format_error(path: Path | str, buf: bytes | memoryview | mmap.mmap, exc: Exception) -> MixFormatError:
-    if len(buf) == 0:
-        return MixFormatError(f"{path} is empty (0 bytes); {_SHAPE}: download it again or pass the right file")
-    if bytes(buf[:3]) == _BOM:
-        # the training code's json.load rejects the mark too, so it must go rather than be skipped here
-        return MixFormatError(
-            f"{path} starts with a UTF-8 byte-order mark; remove it: sed -i '1s/^\\xEF\\xBB\\xBF//' {path}"
-        )
-    match = _OFFSET.search(str(exc))
-    if not match:
-        return MixFormatError(
-            f"{path}: not a JSON array of records ({exc}); {_SHAPE}: check the file or download it again"
-        )
-    offset = int(match.group(1))
-    lo = max(0, offset - 40)
-    snippet = bytes(buf[lo : offset + 40]).decode("utf-8", "replace")
-    return MixFormatError(
-        f"{path}: malformed JSON at byte {offset}: {exc}; near: {snippet!r}; fix the file or download it again"
-    )
+_LEADING = re.compile(rb"[ \t\r\n]*\[[ \t\r\n]*")
+_SEPARATOR = re.compile(rb"[ \t\r\n]*,?[ \t\r\n]*")
+T = TypeVar("T")
 
 
 class MixFile:
@@ -82,31 +60,64 @@ class MixFile:
             self._buf: mmap.mmap | bytes = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) if size else b""
         try:
             self.raw: list[msgspec.Raw] = _raw_array.decode(self._buf)
-        except (msgspec.DecodeError, msgspec.ValidationError) as exc:
-            raise _format_error(self.path, self._buf, exc) from None
+        except UNREADABLE as exc:  # ValidationError too (a DecodeError): not an array
+            raise file_error(self.path, self._buf, exc) from None
 
     def __len__(self) -> int:
         return len(self.raw)
 
     def record(self, i: int) -> Record:
-        """Record ``i`` decoded strictly; raises msgspec.ValidationError if malformed."""
-        return _record.decode(self.raw[i])
+        """Record ``i`` decoded strictly; raises msgspec.ValidationError if malformed, MixFormatError if its bytes
+        cannot be decoded (see ``decode_with``)."""
+        return decode_with(_record.decode, self.raw[i], self.path, i)
 
     def value(self, i: int) -> Any:
         """Record ``i`` as plain Python (whatever JSON value it is)."""
-        return _any.decode(self.raw[i])
+        return decode_with(_any.decode, self.raw[i], self.path, i)
+
+    def offset(self, i: int) -> int:
+        """The byte offset of record ``i`` in the file; walks the records before it, so it is for error messages."""
+        found = _LEADING.match(self._buf)
+        pos = found.end() if found else 0
+        for raw in self.raw[:i]:
+            pos = _after(self._buf, pos + len(raw))
+        return pos
 
 
-def decode_record(raw: bytes | msgspec.Raw) -> Record:
-    return _record.decode(raw)
+def _after(buf: mmap.mmap | bytes, pos: int) -> int:
+    found = _SEPARATOR.match(buf, pos)
+    return found.end() if found else pos
 
 
-def not_utf8(path: Path | str, index: int, exc: UnicodeDecodeError) -> MixFormatError:
-    """The error for a record whose strings are not UTF-8 (msgspec raises UnicodeDecodeError when decoding it)."""
-    return MixFormatError(
-        f"{path}: record {index} is not valid UTF-8 ({exc.reason}); JSON must be UTF-8: re-encode the file, "
-        f"e.g. iconv -f latin1 -t utf-8 {path} > fixed.json"
-    )
+def decode_with(
+    decode: Callable[[Any], T], raw: bytes | msgspec.Raw, path: Path | str | None = None, index: int | None = None
+) -> T:
+    """``decode(raw)`` for one record's JSON bytes; bytes that are not UTF-8 or nest too deep raise MixFormatError
+    with the byte offset (the file's when ``path`` and ``index`` say where the record is), on every msgspec release.
+
+    msgspec.ValidationError (a well-formed value of the wrong shape) passes through: it is the caller's to judge.
+    """
+    try:
+        return decode(raw)
+    except msgspec.ValidationError:
+        raise  # a subclass of DecodeError, but a matter of shape, not of bytes
+    except UNREADABLE as exc:
+        place = RecordPlace(None if path is None else str(path), index, _start(path, index))
+        raise record_error(raw, exc, place) from None
+
+
+def _start(path: Path | str | None, index: int | None) -> int | None:
+    if path is None or index is None:
+        return None
+    try:
+        return MixFile(path).offset(index)
+    except (OSError, MixFormatError):
+        return None  # the message then gives the offset inside the record
+
+
+def decode_record(raw: bytes | msgspec.Raw, path: Path | str | None = None, index: int | None = None) -> Record:
+    """One record, strictly; MixFormatError for bytes that cannot be decoded, as ``decode_with``."""
+    return decode_with(_record.decode, raw, path, index)
 
 
 def write_raw_array(path: Path, raws: Iterable[bytes | msgspec.Raw]) -> int:

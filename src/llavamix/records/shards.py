@@ -57,7 +57,11 @@ def plan_path(out_dir: Path, name: str) -> Path:
 
 
 class ShardEntry(msgspec.Struct, frozen=True):
-    """One shard: records ``start..stop-1`` of the mix except ``skipped`` ones; ``bytes`` is 0 until written."""
+    """One shard: records ``start..stop-1`` of the mix except ``skipped`` ones; ``bytes`` is 0 until written.
+
+    ``digest`` identifies what the shard was built from (its records' exact bytes, its image files' paths, sizes,
+    mtimes and inodes): a rerun keeps a shard file only when its planned digest is unchanged.
+    """
 
     name: str
     start: int
@@ -66,11 +70,7 @@ class ShardEntry(msgspec.Struct, frozen=True):
     images: int
     skipped: list[int] = []
     bytes: int = 0
-
-    @property
-    def span(self) -> tuple[int, int, tuple[int, ...]]:
-        """What the shard holds; two entries with equal spans describe identical shard contents."""
-        return (self.start, self.stop, tuple(self.skipped))
+    digest: str = ""
 
     def indices(self) -> Iterator[int]:
         skipped = set(self.skipped)
@@ -78,7 +78,8 @@ class ShardEntry(msgspec.Struct, frozen=True):
 
 
 class Problem(msgspec.Struct, frozen=True):
-    """A record left out of a pack; ``code`` is a verify reason (``missing``, ``image_null``) or ``malformed``."""
+    """A record left out of a pack; ``code`` is a verify reason (``missing``: absent, unreadable or not a regular
+    file; ``empty_file``; ``outside_root``: an absolute or climbing image path; ``image_null``) or ``malformed``."""
 
     index: int
     code: str

@@ -44,7 +44,16 @@ def read_window(path: Path | str, start: int, end: int) -> list[msgspec.Raw]:
     """Re-read the records of a window yielded earlier by ``iter_windows``."""
     with open(path, "rb") as fh:
         data = os.pread(fh.fileno(), end - start, start)
-    return _raws.decode(b"[" + data + b"]")
+    return _parse(b"[" + data + b"]")
+
+
+def _parse(data: bytes) -> list[msgspec.Raw]:
+    """The records of ``data``; msgspec.DecodeError when it does not parse, nesting too deep included, so that
+    every caller's fallback reaches the whole-file parser, whose error gives the offset (``malformed``)."""
+    try:
+        return _raws.decode(data)
+    except RecursionError:
+        raise msgspec.DecodeError("JSON nested too deeply") from None
 
 
 def iter_windows(path: Path | str, window: int = WINDOW) -> Iterator[MixWindow]:
@@ -74,7 +83,7 @@ def _next_window(fd: int, size: int, start: int, window: int) -> tuple[int, list
     if size - start <= window + _tail(window):
         data = os.pread(fd, size - start, start)
         try:  # the tail holds the closing bracket itself
-            raws = _raws.decode(b"[" + data)
+            raws = _parse(b"[" + data)
         except (msgspec.DecodeError, msgspec.ValidationError):
             return None
         return start + len(data.rstrip()) - 1, raws, None  # the end excludes the closing bracket
@@ -82,7 +91,7 @@ def _next_window(fd: int, size: int, start: int, window: int) -> tuple[int, list
     for match in _candidates(data, _tail(window)):
         body = data[: match.start(1) + 1]
         try:
-            return start + len(body), _raws.decode(b"[" + body + b"]"), start + match.end()
+            return start + len(body), _parse(b"[" + body + b"]"), start + match.end()
         except (msgspec.DecodeError, msgspec.ValidationError):
             continue
     return None
@@ -139,7 +148,7 @@ def read_span(path: Path | str, lo: int, hi: int) -> list[msgspec.Raw]:
         if end <= start:
             return []
         data = os.pread(fd, end - start, start)
-    return _raws.decode(b"[" + data + b"]")
+    return _parse(b"[" + data + b"]")
 
 
 def _head(fd: int) -> int:

@@ -13,8 +13,9 @@ from typing import Any
 
 import msgspec
 
+from llavamix.errors import MixFormatError
 from llavamix.layout import image_prefix
-from llavamix.records import not_utf8, read_span, read_window
+from llavamix.records import decode_with, read_span, read_window
 from llavamix.records.index import sample_lengths
 from llavamix.verify.rules import Finding, check_record
 
@@ -38,6 +39,8 @@ class RecordScan:
     source_ref: array = field(default_factory=lambda: array("H"))  # per record: index into sources
     turns: array = field(default_factory=lambda: array("H"))  # per record, when profiling
     words: array = field(default_factory=lambda: array("i"))  # modality_lengths, when profiling
+    # a worker's reason the file cannot be read, returned rather than raised so that it is reported once
+    error: str = ""
 
 
 class _Refs:
@@ -58,13 +61,20 @@ class _Refs:
 def scan_span(mix: Path, span: tuple[int, int, int], profile: bool = False) -> RecordScan:
     """Check the window ``(start, end, first)`` of ``mix`` (see ``iter_windows``); picklable process-pool work."""
     start, end, first = span
-    return scan_raws(read_window(mix, start, end), first, profile, mix=mix)
+    try:
+        return scan_raws(read_window(mix, start, end), first, profile, mix=mix)
+    except MixFormatError as exc:
+        return RecordScan(first, first, error=str(exc))
 
 
 def scan_nominal(mix: Path, span: tuple[int, int], profile: bool = False) -> RecordScan:
     """Check the records starting in the byte range ``span`` (see ``plan_spans``), numbered from 0: the caller
-    renumbers them with ``rebase`` once it knows how many records come before."""
-    return scan_raws(read_span(mix, *span), 0, profile, mix=mix)
+    renumbers them with ``rebase`` once it knows how many records come before. A span that does not parse on
+    its own (its end fell inside a string, or the file is malformed) comes back with ``error`` set."""
+    try:
+        return scan_raws(read_span(mix, *span), 0, profile, mix=mix)
+    except (msgspec.DecodeError, MixFormatError) as exc:
+        return RecordScan(0, 0, error=str(exc) or type(exc).__name__)
 
 
 def rebase(scan: RecordScan, first: int) -> RecordScan:
@@ -76,15 +86,13 @@ def rebase(scan: RecordScan, first: int) -> RecordScan:
 
 
 def scan_raws(raws: list[msgspec.Raw], first: int, profile: bool = False, *, mix: Path | str = "mix") -> RecordScan:
-    """Check records ``first, first+1, ...`` given as raw JSON; raises MixFormatError for a record not in UTF-8."""
+    """Check records ``first, first+1, ...`` given as raw JSON; raises MixFormatError for a record that is not
+    JSON text (not UTF-8, nested too deep)."""
     scan = RecordScan(first, first + len(raws))
     images, sources = _Refs(scan.images), _Refs(scan.sources)
     dir_source: dict[str, int] = {}
     for i, raw in enumerate(raws, first):
-        try:
-            rec = _decode(raw)
-        except UnicodeDecodeError as exc:
-            raise not_utf8(mix, i, exc) from None
+        rec = decode_with(_decode, raw, mix, i)
         found = check_record(rec)
         is_obj = type(rec) is dict
         scan.ids.append(rec.get("id") if is_obj else None)
