@@ -15,6 +15,10 @@ class UnsafePathError(ConfigError):
     """A catalog value or a record's path would resolve outside its base folder; the message names the value."""
 
 
+class InUseError(ConfigError):
+    """Another run holds the lock of a data root or downloads folder; the message names it and what to do."""
+
+
 class MissingExtra(LlavamixError):
     """An optional dependency is not installed; the message names the extra."""
 

@@ -93,9 +93,22 @@ def component_problem(value: str) -> str | None:
     return None
 
 
+def _one_name(value: str, *, what: str) -> str:
+    """``value`` if it is one plain file or folder name, else UnsafePathError naming ``what`` and the value."""
+    problem = component_problem(value)
+    if problem is not None:
+        raise UnsafePathError(f"{what} {value!r} {problem}; it names one file or folder of llavamix's own")
+    return value
+
+
 @dataclass(frozen=True)
 class Layout:
-    """Paths under one data root; ``downloads`` defaults to ``ROOT/.llavamix/downloads``."""
+    """Paths under one data root; ``downloads`` defaults to ``ROOT/.llavamix/downloads``.
+
+    Every method that joins a catalog value or a record's image path refuses (UnsafePathError) a value that would
+    leave its base, whatever validated it before: the catalog checks its values when it loads, and this is the
+    one place they become paths.
+    """
 
     root: Path
     downloads: Path | None = None
@@ -108,20 +121,30 @@ class Layout:
     def downloads_dir(self) -> Path:
         return self.downloads if self.downloads is not None else self.state / "downloads"
 
+    @property
+    def lock(self) -> Path:
+        """The lock a run that writes under this root holds (``llavamix.lock``): one writer per root."""
+        return self.state / "lock"
+
+    @property
+    def downloads_lock(self) -> Path:
+        """Held with ``lock``: one downloads folder may serve several roots (``--downloads``)."""
+        return self.downloads_dir / ".llavamix.lock"
+
     def download_path(self, source: str, filename: str) -> Path:
         """Where a source's downloaded file lives (and where a user may drop it by hand)."""
-        return self.downloads_dir / source / filename
+        return self.downloads_dir / _one_name(source, what="source name") / _one_name(filename, what="file name")
 
     def target(self, into: str) -> Path:
-        return self.root / into
+        return inside(self.root, into, what="into")
 
     def marker(self, source: str, stage: str) -> Path:
         """Completion marker written last by ``stage`` for ``source``; its presence means done."""
-        return self.state / "done" / f"{source}.{stage}"
+        return self.state / "done" / f"{_one_name(source, what='source name')}.{stage}"
 
     def staging(self, source: str) -> Path:
         """Scratch folder for a source's in-progress extraction (same filesystem as the root)."""
-        return self.state / "staging" / source
+        return self.state / "staging" / _one_name(source, what="source name")
 
     def report(self, name: str) -> Path:
         return self.state / "reports" / name
@@ -131,5 +154,6 @@ class Layout:
         return self.state / "cache" / name
 
     def image(self, relpath: str) -> Path:
-        """The file a mix ``image`` value points at (joined exactly like ``os.path.join(image_folder, image)``)."""
-        return self.root / relpath
+        """The file a mix ``image`` value points at, joined as training joins it (``os.path.join(image_folder,
+        image)``); a path that is absolute or climbs out of the root is refused (see ``escape_problem``)."""
+        return inside(self.root, relpath, what="image path")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import tempfile
 from pathlib import Path
 
@@ -38,10 +39,9 @@ def source_toml(**keys: object) -> str:
 
 def error_for(tmp_path: Path, text: str) -> str:
     path = write(tmp_path, text)
-    with pytest.raises(ConfigError) as info:
+    with pytest.raises(ConfigError, match=re.escape(str(path))) as info:  # every catalog error names the file
         load_catalog(path)
     message = str(info.value)
-    assert str(path) in message  # every catalog error names the file
     return message
 
 
@@ -145,8 +145,8 @@ def test_unknown_top_level_key_is_named(tmp_path: Path) -> None:
         ({"size": -1}, "size -1 is negative"),
         ({"size": "big"}, "size"),
         ({"archive": "rar"}, "archive"),
-        ({"into": "/abs"}, "into '/abs' must be a relative folder"),
-        ({"into": "a/../../b"}, "must be a relative folder"),
+        ({"into": "/abs"}, "into '/abs' is an absolute path; it must be a relative folder"),
+        ({"into": "a/../../b"}, "into 'a/../../b' climbs out of its folder with '..'; it must be a relative folder"),
     ],
 )
 def test_bad_values_are_named(tmp_path: Path, keys: dict[str, object], expected: str) -> None:

@@ -1,15 +1,15 @@
-"""Anyres geometry equals the reference's (select_best_resolution / resize_and_pad_image / divide_to_patches)."""
+"""Anyres geometry equals the reference's own functions (llava.mm_utils of llava-torch): select_best_resolution,
+resize_and_pad_image, divide_to_patches, get_anyres_image_grid_shape; nothing here restates their arithmetic."""
 
 from __future__ import annotations
 
-import math
-
 import pytest
-from hypothesis import given
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 pytest.importorskip("torch")
 from llava import mm_utils
+from PIL import Image
 
 from llavamix.loader.anyres import best_resolution, fitted_size, grid_shape, paste_offset, tile_counts
 from llavamix.loader.config import DEFAULT_GRID_PINPOINTS
@@ -23,23 +23,17 @@ def test_best_resolution_matches_reference(size):
     assert best_resolution(size, DEFAULT_GRID_PINPOINTS) == mm_utils.select_best_resolution(size, PINPOINTS)
 
 
-@given(sizes)
+@settings(max_examples=60, deadline=None)
+@given(st.tuples(st.integers(1, 3000), st.integers(1, 3000)))
 def test_fitted_size_and_offset_match_reference(size):
+    """Where resize_and_pad_image pastes a white image on its black canvas is the fitted size and the offset."""
     target = best_resolution(size, DEFAULT_GRID_PINPOINTS)
-    w, h = fitted_size(size, target)
-    # the reference's resize_and_pad_image arithmetic, restated
-    sw, sh = target[0] / size[0], target[1] / size[1]
-    expected = (
-        (target[0], min(math.ceil(size[1] * sw), target[1]))
-        if sw < sh
-        else (
-            min(math.ceil(size[0] * sh), target[0]),
-            target[1],
-        )
-    )
-    assert (w, h) == expected
-    x, y = paste_offset((w, h), target)
-    assert x >= 0 and y >= 0 and x + w <= target[0] and y + h <= target[1]
+    canvas = mm_utils.resize_and_pad_image(Image.new("RGB", size, (255, 255, 255)), target)
+    assert canvas.size == target
+    left, top, right, bottom = canvas.getbbox()
+    fitted = fitted_size(size, target)
+    assert fitted == (right - left, bottom - top)
+    assert paste_offset(fitted, target) == (left, top)
 
 
 @given(sizes)
@@ -47,6 +41,18 @@ def test_grid_shape_matches_reference(size):
     assert grid_shape(size, DEFAULT_GRID_PINPOINTS, 336) == mm_utils.get_anyres_image_grid_shape(size, PINPOINTS, 336)
 
 
-def test_tile_counts_cover_the_canvas():
-    assert tile_counts((672, 336), 336) == (2, 1)
-    assert tile_counts((500, 400), 336) == (2, 2)
+def _patches(size):
+    return len(mm_utils.divide_to_patches(Image.new("RGB", size), 336))
+
+
+@given(st.tuples(st.integers(1, 1500), st.integers(1, 1500)))
+@example((672, 336))  # every pinpoint: whole tiles
+@example((336, 672))
+@example((672, 672))
+@example((1008, 336))
+@example((336, 1008))
+def test_tile_counts_match_reference_patches(target):
+    """divide_to_patches' own counts: a one-pixel-high strip gives the tiles across, a one-pixel-wide one down."""
+    across, down = _patches((target[0], 1)), _patches((1, target[1]))
+    assert tile_counts(target, 336) == (across, down)
+    assert _patches(target) == across * down

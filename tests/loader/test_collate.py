@@ -8,6 +8,7 @@ torch = pytest.importorskip("torch")
 
 from llavamix.loader import IGNORE_INDEX, Collator, LlavaNextDataset, PreprocessConfig  # noqa: E402
 from tests.loader import reference  # noqa: E402
+from tests.loader.conftest import IMAGES, records  # noqa: E402
 from tests.loader.tokenizers import llama_tokenizer  # noqa: E402
 
 
@@ -21,7 +22,6 @@ def _compare(samples, tokenizer):
         assert all(torch.equal(a, b) for a, b in zip(got["images"], expected["images"], strict=True))
     else:
         assert torch.equal(got["images"], expected["images"])
-    assert got["image_sizes"] == [s["image_size"] for s in samples]
     return got
 
 
@@ -44,3 +44,28 @@ def test_batches_are_cut_to_model_max_length(data_root, sp_model):
     ds = LlavaNextDataset(data_root / "mix.json", data_root, tokenizer, config)
     got = _compare([ds[1], ds[3]], tokenizer)
     assert got["input_ids"].shape[1] == 12
+
+
+# each image's (width, height) as the fixture wrote it: known without running any of the code under test
+SIZES = {path: size for path, size, _ in IMAGES}
+
+
+@pytest.mark.parametrize(
+    ("aspect", "known"),
+    [
+        ("anyres", lambda w, h: (w, h)),
+        ("square", lambda w, h: (w, h)),
+        ("pad", lambda w, h: (max(w, h), max(w, h))),  # the reference measures the image once padded to a square
+    ],
+)
+def test_image_sizes_are_each_samples_known_size_in_order(aspect, known, data_root, legacy_tok):
+    """Open-LLaVA-NeXT's collator adds ``image_sizes`` (the 1.2.2 reference has none): one (width, height) per
+    sample, in batch order; a text-only sample's is the crop size, as the reference's zeros image has."""
+    ds = LlavaNextDataset(data_root / "mix.json", data_root, legacy_tok, PreprocessConfig(image_aspect_ratio=aspect))
+    recs = records()
+    text_only = next(i for i, r in enumerate(recs) if "image" not in r)
+    order = [3, 0, text_only, 2, 7]  # wide, landscape, text-only, tall, large: no two sizes alike
+    got = Collator.for_tokenizer(legacy_tok)([ds[i] for i in order])
+    expected = [known(*SIZES[recs[i]["image"]]) if "image" in recs[i] else (336, 336) for i in order]
+    assert [tuple(size) for size in got["image_sizes"]] == expected
+    assert len(set(expected)) == len(expected)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import copy
+import itertools
+import json
 import random
 from types import SimpleNamespace
 
@@ -10,7 +12,8 @@ import pytest
 
 pytest.importorskip("torch")
 
-from llavamix.loader import IGNORE_INDEX, IMAGE_TOKEN_INDEX, PreprocessConfig
+from llavamix.errors import BadSampleError
+from llavamix.loader import IGNORE_INDEX, IMAGE_TOKEN_INDEX, LlavaNextDataset, PreprocessConfig
 from llavamix.loader.tokens import encode, tokenize_with_image
 from tests.loader import reference
 from tests.loader.tokenizers import PUNCT, WORDS
@@ -112,14 +115,45 @@ def test_image_token_is_one_placeholder(legacy_tok):
 
 
 @pytest.mark.parametrize(
-    "turns,template",
+    "turns,template,says",
     [
-        ([("human", "q"), ("bot", "a")], "v1"),
-        ([("human", "q"), ("human", "again"), ("gpt", "a")], "v1"),
-        ([("human", "q"), ("gpt", "a")], "plain"),
+        ([("human", "q"), ("bot", "a")], "v1", "turn 'from' is 'bot'; only 'human' and 'gpt' are trainable"),
+        ([("human", "q"), ("human", "again"), ("gpt", "a")], "v1", "turn 1 is from 'human'; turns must alternate"),
+        ([("human", "q"), ("gpt", "a")], "plain", "the plain template needs exactly two turns, the first one holding"),
     ],
     ids=["bad-role", "not-alternating", "plain-without-image"],
 )
-def test_untrainable_conversations_raise(turns, template, legacy_tok):
-    with pytest.raises(ValueError):
+def test_untrainable_conversations_raise(turns, template, says, legacy_tok):
+    with pytest.raises(ValueError, match=says):
         encode(turns, legacy_tok, PreprocessConfig(template=template), has_image=False)
+
+
+def _every_role_sequence(max_turns=5):
+    return [list(seq) for n in range(1, max_turns + 1) for seq in itertools.product(("human", "gpt"), repeat=n)]
+
+
+@pytest.mark.parametrize("template", ["v1", "llava_llama_3"])
+def test_alternation_is_refused_exactly_where_the_reference_asserts(template, tmp_path, legacy_tok, llama3_tok):
+    """Every human/gpt sequence up to five turns, through the dataset: a record is a bad sample exactly when the
+    reference's preprocess fails its alternation assertion, and otherwise gives the reference's tokens."""
+    tokenizer = llama3_tok if template == "llava_llama_3" else legacy_tok
+    sequences = _every_role_sequence()
+    mix = [{"id": k, "conversations": [{"from": r, "value": f"turn {j}"} for j, r in enumerate(roles)]}
+           for k, roles in enumerate(sequences)]  # fmt: skip
+    (tmp_path / "mix.json").write_text(json.dumps(mix))
+    ds = LlavaNextDataset(tmp_path / "mix.json", tmp_path, tokenizer, PreprocessConfig(template=template))
+    refused = []
+    for k, roles in enumerate(sequences):
+        turns = [(r, f"turn {j}") for j, r in enumerate(roles)]
+        try:
+            expected = _reference(turns, tokenizer, template, False)
+        except AssertionError:
+            refused.append(roles)
+            alternation = rf"record {k} \(id {k}\): turn \d+ is from '(human|gpt)'; turns must alternate"
+            with pytest.raises(BadSampleError, match=alternation):
+                ds[k]
+            continue
+        got = ds[k]
+        assert (got["input_ids"].tolist(), got["labels"].tolist()) == expected, roles
+    # the reference drops one leading gpt turn, then needs strict alternation: 62 sequences of 1-5 turns remain
+    assert len(refused) == len(sequences) - 2 * 5

@@ -9,8 +9,9 @@ from pathlib import Path
 import msgspec
 import pytest
 
+from llavamix.errors import UnsafePathError
 from llavamix.layout import MIX_JSON, PRETRAIN_ADD_PATH_JSON, PRETRAIN_JSON
-from llavamix.mix import fix_spellings, needed_folders, write_add_path
+from llavamix.mix import fix_spellings, make_alias, needed_folders, write_add_path
 from llavamix.mix.add_path import PREFIX
 
 
@@ -115,3 +116,21 @@ def test_add_path_json_is_rewritten_only_when_its_source_changes(tmp_path: Path)
     os.utime(src, ns=(later, later))
     again = write_add_path(tmp_path)
     assert again is not None and (again.how, again.records) == ("written", 3)
+
+
+@pytest.mark.parametrize(
+    ("link", "target", "expected"),
+    [
+        ("../escaped", "chatqa", r"alias '../escaped' climbs out of its folder"),
+        ("{tmp}/escaped", "chatqa", r"alias '/.*/escaped' is an absolute path"),
+        ("chartqa", "../outside", r"alias target '../outside' climbs out of its folder"),
+    ],
+)
+def test_alias_paths_stay_inside_the_root(tmp_path: Path, link: str, target: str, expected: str) -> None:
+    root = tmp_path / "data"
+    put(root, "chatqa/train/png/a.png")
+    (tmp_path / "outside").mkdir()
+    with pytest.raises(UnsafePathError, match=expected):
+        make_alias(root, link.format(tmp=tmp_path), target)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["data", "outside"]
+    assert sorted(p.name for p in root.iterdir()) == ["chatqa"]

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -67,3 +69,21 @@ def test_composition_lengths_and_images(tmp_path: Path) -> None:
 def test_anyres_tokens(size: tuple[int, int], grid: tuple[int, int], tokens: int) -> None:
     assert best_resolution(size) == grid
     assert visual_tokens(size) == tokens
+
+
+def test_a_record_that_is_not_json_text_fails_the_run_while_a_wrong_shape_is_counted(tmp_path: Path) -> None:
+    """A record of the wrong shape is one malformed record; bytes that are not UTF-8 make the file not JSON at all
+    (training's json.load refuses it): the run fails, naming the byte, instead of counting it as malformed."""
+    good = {"id": 1, "conversations": [{"from": "human", "value": "hi"}, {"from": "gpt", "value": "ho"}]}
+    shape = write(tmp_path / "shape.json", [good, {"id": 2, "conversations": "not a list"}])
+    data = ("[" + json.dumps(good) + ', {"id": "café", "conversations": []}]').encode("latin-1")
+    (tmp_path / "latin1.json").write_bytes(data)
+    args = [sys.executable, "-m", "llavamix", "stats", "--json"]
+    counted = subprocess.run([*args, str(shape)], capture_output=True, text=True, check=False, timeout=120)
+    assert counted.returncode == 0, counted.stderr
+    assert json.loads(counted.stdout)["malformed"] == 1
+    failed = subprocess.run([*args, str(tmp_path / "latin1.json")], capture_output=True, text=True, check=False,
+                            timeout=120)  # fmt: skip
+    assert failed.returncode == 1 and failed.stdout == ""
+    at = data.index("é".encode("latin-1"))
+    assert failed.stderr.startswith(f"error: {tmp_path / 'latin1.json'}: record 1 is not valid UTF-8 at byte {at} ")

@@ -96,7 +96,7 @@ def test_clean_keeps_error_free_records_bytes_for_value(data_root: Path, tmp_pat
 
 def test_clean_refuses_to_overwrite_the_mix(data_root: Path, tmp_path: Path) -> None:
     mix = mix_of_every_image(tmp_path)
-    with pytest.raises(ConfigError):
+    with pytest.raises(ConfigError, match="is the mix itself; write the clean JSON to another file"):
         write_clean(mix, verify_mix(mix, data_root, QUICK), mix)
 
 

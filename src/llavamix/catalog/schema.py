@@ -16,10 +16,14 @@ from urllib.parse import unquote, urlparse
 import msgspec
 
 from llavamix.errors import ConfigError
+from llavamix.layout import component_problem, escape_problem
 
 BUILTIN = {"default": "sources.toml", "sample": "sample.toml"}
 SCHEMES = ("http", "https", "file", "hf", "gdrive")
 ArchiveKind = Literal["zip", "tar", "tar.gz", "none"]
+# '..' anywhere in a folder value is refused, even where it stays inside lexically: 'a/../b' resolves through
+# whatever 'a' links to
+_DOTDOT = "contains '..'"
 
 
 class Source(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
@@ -179,9 +183,24 @@ def _check_values(src: Source) -> str | None:
         return f"sha256 {src.sha256!r} is not 64 hex digits"
     if src.size is not None and src.size < 0:
         return f"size {src.size} is negative"
-    into = PurePosixPath(src.into)
-    if into.is_absolute() or ".." in into.parts:
-        return f"into {src.into!r} must be a relative folder inside the data root"
+    return _check_paths(src)
+
+
+def _check_paths(src: Source) -> str | None:
+    """Values that become paths: names stay one component, folders stay inside the data root. The layout refuses
+    them again where they are joined; this check names the key while the user is looking at the catalog."""
+    names = [("name", src.name)] + ([("filename", src.filename)] if src.filename else [])
+    for key, value in names:
+        problem = component_problem(value)
+        if problem is not None:
+            return f"{key} {value!r} {problem}; use a plain name such as 'coco.zip'"
+    if component_problem(src.file_name) is not None:
+        return f"url {src.url!r} ends in {src.file_name!r}, which is no file name; add filename = <a plain name>"
+    folders = [("into", src.into)] + ([("strip", src.strip)] if src.strip else [])  # strip = "": nothing removed
+    for key, value in folders:
+        problem = escape_problem(value) or (_DOTDOT if ".." in PurePosixPath(value).parts else None)
+        if problem is not None:
+            return f"{key} {value!r} {problem}; it must be a relative folder inside the data root"
     return None
 
 

@@ -6,11 +6,12 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from llavamix.errors import BadSampleError, ConfigError
+from llavamix.errors import BadSampleError, ConfigError, UnsafePathError
 from llavamix.extras import require
+from llavamix.layout import Layout
 from llavamix.loader.config import PreprocessConfig
 from llavamix.loader.sample import POLICIES, SampleBuilder, decode, read_image
-from llavamix.records import MixFile
+from llavamix.records import MixFile, Record
 from llavamix.records.index import open_index, sample_lengths
 
 torch: Any = require("torch")
@@ -50,6 +51,7 @@ class LlavaNextDataset(torch.utils.data.Dataset):
             raise ConfigError(f"on_bad_sample is {on_bad_sample!r}; use 'raise' or 'skip'")
         self.mix = open_mix(mix)
         self.root = Path(root)
+        self.layout = Layout(self.root)
         self.config = config or PreprocessConfig()
         self.build = SampleBuilder(tokenizer, self.config)
         self.on_bad_sample = on_bad_sample
@@ -73,12 +75,26 @@ class LlavaNextDataset(torch.utils.data.Dataset):
 
     def sample(self, i: int) -> dict[str, Any]:
         """Sample ``i``, raising BadSampleError when its record or image cannot be used."""
-        record = decode(i, self.mix.raw[i] if isinstance(self.mix, MixFile) else self.mix.raw(i))
+        json_mix = isinstance(self.mix, MixFile)  # a JSON mix's errors can name the byte in the file
+        record = decode(i, self.mix.raw[i], self.mix.path) if json_mix else decode(i, self.mix.raw(i))
         image = None
         if record.has_image:
-            path = self.root / record.image if isinstance(record.image, str) else None
+            path = self._image_path(i, record)
             image = read_image(i, record, path, str(path) if path else "'image': null")
         return self.build(i, record, image)
+
+    def _image_path(self, i: int, record: Record) -> Path | None:
+        """Where record ``i``'s image is under the root; BadSampleError for a path that would leave the root,
+        which the reference would open wherever it points."""
+        if not isinstance(record.image, str):
+            return None
+        try:
+            return self.layout.image(record.image)
+        except UnsafePathError as exc:
+            raise BadSampleError(
+                f"record {i} (id {record.id!r}): {exc}; fix the path or drop the record "
+                "(`llavamix verify` lists every such record as outside_root)"
+            ) from None
 
     def _all_lengths(self) -> tuple[list[int], list[int]]:
         if self._lengths is None:

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from PIL import Image
 
 from llavamix.extras import require
+from llavamix.io import open_regular
 from llavamix.loader.anyres import best_resolution, fitted_size, paste_offset, tile_counts
 from llavamix.loader.config import PreprocessConfig
 
@@ -22,7 +23,14 @@ if TYPE_CHECKING:
 
 
 def load_rgb(source: Path | str | Any) -> Image.Image:
-    """Open an image file (or file object) and convert it to RGB the way the reference does."""
+    """Open an image file (or file object) and convert it to RGB the way the reference does.
+
+    A path is opened only if it is a regular file (``io.open_regular``): a FIFO or a link to a device raises
+    ``NotRegularFileError`` (an OSError) instead of blocking a loader worker or feeding it bytes without end.
+    """
+    if isinstance(source, (str, Path)):
+        with open_regular(source) as fh:
+            return load_rgb(fh)
     with Image.open(source) as img:
         img.load()
         # convert() of an RGB image is a plain copy; the decoded image itself has the same pixels

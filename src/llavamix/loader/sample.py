@@ -8,7 +8,7 @@ from typing import IO, TYPE_CHECKING, Any
 import msgspec
 from PIL import Image
 
-from llavamix.errors import BadSampleError
+from llavamix.errors import BadSampleError, MixFormatError
 from llavamix.extras import require
 from llavamix.loader.config import PreprocessConfig
 from llavamix.loader.image import ImageProcessor, load_rgb
@@ -23,11 +23,12 @@ POLICIES = ("raise", "skip")  # what a dataset does with a bad sample
 IMAGE_ERRORS = (OSError, ValueError, SyntaxError, Image.DecompressionBombError)
 
 
-def decode(index: int, raw: Any) -> Record:
-    """Record ``index`` from its JSON bytes; BadSampleError when it is not a record."""
+def decode(index: int, raw: Any, path: Path | None = None) -> Record:
+    """Record ``index`` from its JSON bytes (of the mix JSON at ``path``, if given); BadSampleError when it is not
+    a record."""
     try:
-        return decode_record(raw)
-    except (msgspec.ValidationError, msgspec.DecodeError) as exc:
+        return decode_record(raw, path, index)
+    except (msgspec.ValidationError, MixFormatError) as exc:  # MixFormatError: bytes that are not JSON text
         raise BadSampleError(f"record {index}: not a trainable record ({exc})") from exc
 
 
@@ -76,4 +77,6 @@ class SampleBuilder:
         side = self.config.image_size
         if image is None:
             return self.torch.zeros(3, side, side), (side, side)
+        if self.config.image_aspect_ratio == "pad":  # the reference measures the image once padded to a square
+            return self.images(image), (max(image.size), max(image.size))
         return self.images(image), image.size

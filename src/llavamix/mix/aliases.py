@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Literal
 
 from llavamix.errors import ConfigError
+from llavamix.layout import inside
 
 log = logging.getLogger(__name__)
 
@@ -24,12 +25,13 @@ class Alias:
 
 
 def make_alias(root: Path, link: str, target: str) -> Alias:
-    """Make ``root/link`` point at ``root/target`` (both relative to the root); idempotent.
+    """Make ``root/link`` point at ``root/target`` (both relative to the root, UnsafePathError if either would
+    leave it); idempotent.
 
     An existing ``link`` that already resolves to ``target`` is left alone; one that is a different real
     folder is an error, because silently replacing user data is worse than asking.
     """
-    link_path, target_path = root / link, root / target
+    link_path, target_path = inside(root, link, what="alias"), inside(root, target, what="alias target")
     if not target_path.exists():
         raise ConfigError(f"cannot alias {link!r}: its target {target_path} does not exist")
     if link_path.is_symlink() or link_path.exists():

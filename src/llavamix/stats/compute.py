@@ -12,8 +12,9 @@ import msgspec
 from PIL import Image
 
 from llavamix.errors import ConfigError
-from llavamix.layout import PREFIX_SOURCES, Layout, image_prefix
-from llavamix.records import Record, iter_windows, not_utf8
+from llavamix.io import open_regular
+from llavamix.layout import PREFIX_SOURCES, Layout, escape_problem, image_prefix
+from llavamix.records import Record, decode_with, iter_windows
 from llavamix.records.anyres import visual_tokens
 from llavamix.records.index import sample_lengths
 from llavamix.stats.report import SourceStats, StatsReport
@@ -37,10 +38,7 @@ def compute_stats(mix: Path, root: Path | None = None, options: StatsOptions = S
     images: dict[str, str] = {}  # unique image path -> source
     for window in iter_windows(mix):
         for i, raw in enumerate(window.raws, window.first):
-            try:
-                _add_record(report, raw, images)
-            except UnicodeDecodeError as exc:
-                raise not_utf8(mix, i, exc) from None
+            _add_record(report, _record_or_none(mix, i, raw), images)
     report.images = len(images)
     for source in images.values():
         report.by_source[source].images += 1
@@ -49,11 +47,18 @@ def compute_stats(mix: Path, root: Path | None = None, options: StatsOptions = S
     return report
 
 
-def _add_record(report: StatsReport, raw: msgspec.Raw, images: dict[str, str]) -> None:
-    report.records += 1
+def _record_or_none(mix: Path, i: int, raw: msgspec.Raw) -> Record | None:
+    """Record ``i``, or None when it is well-formed JSON of another shape (counted as malformed); bytes that are
+    not JSON at all (not UTF-8, nested too deep) make the whole file unreadable: MixFormatError."""
     try:
-        rec = _record.decode(raw)
-    except (msgspec.ValidationError, msgspec.DecodeError):
+        return decode_with(_record.decode, raw, mix, i)
+    except msgspec.ValidationError:
+        return None
+
+
+def _add_record(report: StatsReport, rec: Record | None, images: dict[str, str]) -> None:
+    report.records += 1
+    if rec is None:
         report.malformed += 1
         return
     has_image = rec.has_image
@@ -75,6 +80,10 @@ def _add_record(report: StatsReport, raw: msgspec.Raw, images: dict[str, str]) -
 
 
 def _add_images(report: StatsReport, layout: Layout, paths: list[str], options: StatsOptions) -> None:
+    inside = [p for p in paths if escape_problem(p) is None]
+    report.outside_root = len(paths) - len(inside)  # never opened: they name files outside the data root
+    report.unreadable += report.outside_root
+    paths = inside
     jobs = max(1, options.jobs or os.cpu_count() or 1)
     size = max(16, min(1024, len(paths) // (jobs * 8) or 1))
     chunks = [paths[k : k + size] for k in range(0, len(paths), size)]
@@ -99,13 +108,18 @@ def _add_images(report: StatsReport, layout: Layout, paths: list[str], options: 
 
 
 def read_sizes(root: str, rels: list[str]) -> list[tuple[int, int] | None]:
-    """(width, height) from each image's header, without decoding pixels; None when it cannot be opened."""
+    """(width, height) from each image's header, without decoding pixels; None when it cannot be opened.
+
+    ``rels`` stay inside ``root`` (checked by the caller); only regular files are opened, so a FIFO or a link to a
+    device is unreadable rather than a hang or an endless read.
+    """
     out: list[tuple[int, int] | None] = []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # a huge header is still a size worth reporting
         for rel in rels:
+            path = os.path.join(root, rel)  # noqa: PTH118 - as training joins
             try:
-                with Image.open(os.path.join(root, rel)) as im:  # noqa: PTH118 - as training joins
+                with open_regular(path) as fh, Image.open(fh) as im:
                     out.append(im.size)
             except (OSError, ValueError, Image.DecompressionBombError):
                 out.append(None)

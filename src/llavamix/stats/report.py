@@ -46,7 +46,8 @@ class StatsReport:
     modality_lengths: array = field(default_factory=lambda: array("i"))  # negative for text-only records
     images: int = 0  # unique image paths
     sizes: list[tuple[int, int]] = field(default_factory=list)  # (w, h) of readable images, when a root was given
-    unreadable: int = 0
+    unreadable: int = 0  # images whose header could not be read, ``outside_root`` included
+    outside_root: int = 0  # image paths that leave the root (absolute, climbing with ..; or empty): never opened
     visual_tokens: array = field(default_factory=lambda: array("i"))  # per readable image, anyres estimate
 
     def to_json(self) -> dict[str, Any]:
@@ -68,6 +69,7 @@ class StatsReport:
             out["image_sizes"] = {
                 "readable": len(self.sizes),
                 "unreadable": self.unreadable,
+                "outside_root": self.outside_root,
                 "width": summary(w for w, _ in self.sizes),
                 "height": summary(h for _, h in self.sizes),
             }

@@ -1,7 +1,9 @@
-"""Image checks: does the file exist (quick), and does it decode in full the way training opens it (deep).
+"""Image checks: is the path inside the data root and the file there (quick), and does it decode in full the way
+training opens it (deep).
 
 Training runs ``Image.open(path).convert('RGB')`` with PIL's defaults, so that is what is checked: PIL's format
-sniffing (not the extension), ``LOAD_TRUNCATED_IMAGES`` off, and PIL's decompression-bomb limit.
+sniffing (not the extension), ``LOAD_TRUNCATED_IMAGES`` off, and PIL's decompression-bomb limit. Only regular files
+are read (``io.open_regular``): a FIFO or a link to a device is reported, never waited on or read without end.
 """
 
 from __future__ import annotations
@@ -14,6 +16,9 @@ from pathlib import PurePath
 
 import msgspec
 from PIL import Image
+
+from llavamix.io import file_kind, open_regular
+from llavamix.layout import escape_problem
 
 # PIL's own default: training runs with it, and above 2x of it Image.open raises DecompressionBombError (a crash);
 # between 1x and 2x PIL only warns, but one such RGB image needs >256 MB to decode in every loader worker.
@@ -57,6 +62,18 @@ class Limits:
     max_pixels: int = DEFAULT_MAX_PIXELS
 
 
+def place_image(rel: str) -> ImageCheck | None:
+    """The check before any file is touched: ``outside_root`` for a record path that is absolute or climbs out
+    of the data root (training would read whatever file it names), ``missing`` for one that names no file at all
+    (empty, or with a NUL byte), else None."""
+    problem = escape_problem(rel)
+    if problem is None:
+        return None
+    if not rel or "\0" in rel:
+        return ImageCheck("missing", f"the image path {problem}")
+    return ImageCheck("outside_root", f"the image path {problem}; training would read a file outside the data root")
+
+
 def stat_image(path: str) -> tuple[ImageCheck | None, os.stat_result | None]:
     """The quick check: ``missing`` or ``empty_file`` (with no stat result), else None and the stat result."""
     try:
@@ -64,17 +81,21 @@ def stat_image(path: str) -> tuple[ImageCheck | None, os.stat_result | None]:
     except OSError as exc:
         return ImageCheck("missing", exc.strerror or type(exc).__name__), None
     if not stat.S_ISREG(st.st_mode):
-        return ImageCheck("missing", "not a regular file"), None
+        return ImageCheck("missing", f"not a regular file ({file_kind(st.st_mode)})"), None
     if st.st_size == 0:
         return ImageCheck("empty_file", "0 bytes"), None
     return None, st
 
 
 def inspect_image(path: str, limits: Limits = Limits()) -> ImageCheck:
-    """Decode ``path`` fully and classify it; the file is known to exist and be non-empty."""
+    """Decode ``path`` fully and classify it; a path that is not (or no longer) a regular file is ``missing``."""
     width = height = 0
     try:
-        with open(path, "rb") as fh:
+        fh = open_regular(path)
+    except OSError as exc:  # gone, or swapped for a FIFO or device since the stat
+        return ImageCheck("missing", exc.strerror or type(exc).__name__)
+    try:
+        with fh:
             im = Image.open(fh)
             width, height = im.size
             if width * height > limits.max_pixels:

@@ -16,7 +16,10 @@ RECORD_ERRORS: dict[str, str] = {
     "image features and image tokens do not match",
 }
 IMAGE_ERRORS: dict[str, str] = {
-    "missing": "the image file does not exist (or is not a file); Image.open raises and training stops",
+    "outside_root": "the image path is absolute or climbs out of the data root with '..'; os.path.join keeps an "
+    "absolute path as it is, so training would read whatever file it names, and the mix only works on this machine",
+    "missing": "the image file does not exist (or is not a regular file: a folder, FIFO or device); Image.open "
+    "raises or blocks and training stops",
     "empty_file": "the image file has 0 bytes; Image.open raises UnidentifiedImageError",
     "undecodable": "the image cannot be decoded in full (corrupt or truncated); convert('RGB') raises",
     "bomb": "the image has more pixels than PIL's decompression-bomb limit; PIL refuses or warns and the "

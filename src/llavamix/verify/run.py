@@ -14,7 +14,16 @@ from llavamix.layout import Layout
 from llavamix.records import iter_windows, plan_spans
 from llavamix.tasks import NULL_PROGRESS, Progress, run_tasks
 from llavamix.verify.cache import CACHE_NAME, ImageCache
-from llavamix.verify.images import DEFAULT_MAX_PIXELS, DEFAULT_TINY, OK, ImageCheck, Limits, inspect_many, stat_image
+from llavamix.verify.images import (
+    DEFAULT_MAX_PIXELS,
+    DEFAULT_TINY,
+    OK,
+    ImageCheck,
+    Limits,
+    inspect_many,
+    place_image,
+    stat_image,
+)
 from llavamix.verify.report import Problem, Profile, SourceCount, VerifyReport
 from llavamix.verify.scan import RecordScan, rebase, scan_nominal, scan_raws, scan_span
 
@@ -85,8 +94,9 @@ def _record_pass_spans(mix: Path, options: VerifyOptions) -> list[RecordScan] | 
         pool="process",
         on_outcome=lambda o: options.progress.advance(RECORDS_KEY, sizes[o.key]),
     )
-    if report.failed:
-        log.info("span read failed (%s); re-reading in validated windows", report.failed[0].error)
+    unread = [o.value.error if o.value else o.error for o in report.outcomes if not o.value or o.value.error]
+    if unread:
+        log.info("span read failed (%s); re-reading in validated windows", unread[0])
         return None
     first, scans = 0, []
     for outcome in report.outcomes:
@@ -125,6 +135,9 @@ def _record_pass_parallel(mix: Path, options: VerifyOptions) -> list[RecordScan]
             error.removeprefix(own) if error.startswith(own) else f"{mix}: record check failed: {error}"
         )
     scans = [o.value for o in report.outcomes if o.value is not None]
+    for scan in scans:
+        if scan.error:
+            raise MixFormatError(scan.error)
     return sorted(scans + inline, key=lambda s: s.lo)
 
 
@@ -144,7 +157,7 @@ def _image_pass(layout: Layout, images: list[str], options: VerifyOptions) -> li
     todo: list[tuple[int, str, os.stat_result]] = []
     options.progress.start(IMAGES_KEY, len(images), "images")
     for i, rel in enumerate(images):
-        bad, st = stat_image(os.fspath(layout.image(rel)))
+        bad, st = _locate(layout, rel)
         if bad is not None or st is None:
             checks[i] = bad or OK
         elif options.deep:
@@ -159,6 +172,14 @@ def _image_pass(layout: Layout, images: list[str], options: VerifyOptions) -> li
         cache.save()
     options.progress.finish(IMAGES_KEY)
     return checks
+
+
+def _locate(layout: Layout, rel: str) -> tuple[ImageCheck | None, os.stat_result | None]:
+    """The quick verdict on one record path; a path outside the root is judged without touching the file."""
+    bad = place_image(rel)
+    if bad is not None:
+        return bad, None
+    return stat_image(os.fspath(layout.image(rel)))
 
 
 def _decode_images(
@@ -190,7 +211,7 @@ def _decode_images(
 
 
 def _inspect_chunk(root: str, rels: list[str], limits: Limits) -> list[ImageCheck]:
-    # joined exactly as training joins image_folder and image (an absolute image path wins)
+    # joined exactly as training joins image_folder and image; paths that leave the root never get here
     return inspect_many([os.path.join(root, rel) for rel in rels], limits)  # noqa: PTH118
 
 
