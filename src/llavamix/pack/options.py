@@ -46,8 +46,8 @@ class ShardSize:
 @dataclass(frozen=True)
 class PackOptions:
     """``name``: shard name prefix (default: the mix file's stem); ``on_error``: ``fail`` stops before writing
-    when a record cannot be packed (missing image, null image, malformed), ``skip`` leaves such records out and
-    lists them in the manifest."""
+    when a record cannot be packed (image missing, empty, not a regular file or outside the root; null image;
+    malformed), ``skip`` leaves such records out and lists them in the manifest."""
 
     format: Format = "webdataset"
     shard_size: ShardSize = field(default_factory=lambda: ShardSize.parse("1GB"))

@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING
 from llavamix.extras import require
 from llavamix.io import commit, part_path
 from llavamix.layout import PREFIX_SOURCES, Layout, image_prefix
-from llavamix.records import MixFile, Record, decode_record
+from llavamix.pack.samples import Sample, shard_samples
+from llavamix.records import MixFile
 from llavamix.records.shards import ShardEntry, parquet_schema
 
 if TYPE_CHECKING:
@@ -51,17 +52,16 @@ class _Columns:
     record: list[str] = field(default_factory=list)
     buffered: int = 0
 
-    def add(self, i: int, raw: bytes, rec: Record, layout: Layout) -> None:
-        image = rec.image if isinstance(rec.image, str) else None
-        data = layout.image(image).read_bytes() if image is not None else None
-        self.index.append(i)
+    def add(self, sample: Sample) -> None:
+        rec, image, data = sample.record, sample.image, sample.data
+        self.index.append(sample.index)
         self.id.append(None if rec.id is None else str(rec.id))
         self.id_is_int.append(type(rec.id) is int)
         self.image_bytes.append(data)
         self.image_path.append(image)
         self.conversations.append([{"from": t.role, "value": t.value} for t in rec.conversations])
         self.data_source.append(data_source(image) if image is not None else None)
-        self.record.append(raw.decode("utf-8"))
+        self.record.append(sample.raw.decode("utf-8"))
         self.buffered += len(data) if data is not None else 0
 
     def table(self, schema: pa.Schema) -> pa.Table:
@@ -86,9 +86,8 @@ class _Columns:
 
 def _row_groups(records: MixFile, layout: Layout, entry: ShardEntry) -> Iterator[_Columns]:
     group = _Columns()
-    for i in entry.indices():
-        raw = bytes(records.raw[i])
-        group.add(i, raw, decode_record(raw), layout)
+    for sample in shard_samples(records, layout, entry):
+        group.add(sample)
         if group.buffered >= ROW_GROUP_BYTES or len(group.index) >= ROW_GROUP_ROWS:
             yield group
             group = _Columns()
@@ -97,7 +96,11 @@ def _row_groups(records: MixFile, layout: Layout, entry: ShardEntry) -> Iterator
 
 
 def write_parquet_shard(records: MixFile, layout: Layout, entry: ShardEntry, path: Path) -> int:
-    """Write ``entry``'s records to ``path`` (via ``path.part``, renamed when complete); returns its size."""
+    """Write ``entry``'s records to ``path`` (via ``path.part``, renamed when complete); returns its size.
+
+    The rename comes only after the writer has closed and written the footer: a failure or kill leaves nothing
+    at ``path``, so a rerun never mistakes a truncated file for a shard.
+    """
     pq = require("pyarrow.parquet")
     schema = parquet_schema()
     options = {"compression": COMPRESSION, "use_dictionary": DICTIONARY, "write_statistics": STATISTICS}
@@ -107,6 +110,7 @@ def write_parquet_shard(records: MixFile, layout: Layout, entry: ShardEntry, pat
         with pq.ParquetWriter(str(tmp), schema, **options) as writer:
             for group in _row_groups(records, layout, entry):
                 writer.write_table(group.table(schema))
+        # only now, after the with: the writer has closed and the footer is on disk
         commit(tmp, path, durable=True)
     except BaseException:
         tmp.unlink(missing_ok=True)

@@ -11,7 +11,7 @@ from pathlib import Path
 import msgspec
 
 from llavamix.errors import PackError
-from llavamix.io import atomic_write_bytes
+from llavamix.io import atomic_write_bytes, part_path
 from llavamix.layout import Layout
 from llavamix.pack.options import PackOptions
 from llavamix.pack.parquet import write_parquet_shard
@@ -121,18 +121,21 @@ def _write(records: MixFile, layout: Layout, out_dir: Path, plan: Manifest, opti
 
 
 def _prepare(out_dir: Path, plan: Manifest) -> None:
-    """Make ``out_dir`` ready for ``plan``: no manifest until the end, and no shard left from a different plan."""
+    """Make ``out_dir`` ready for ``plan``: no manifest until the end, no temporary left by a killed run, and no
+    shard built from other content than the plan's (its digest in the previous plan differs, or is unknown).
+
+    The plan is saved before any shard is written, so every shard file present afterwards matches it.
+    """
     out_dir.mkdir(parents=True, exist_ok=True)
     manifest_path(out_dir, plan.name).unlink(missing_ok=True)
     old = _read_plan(plan_path(out_dir, plan.name))
-    before = {s.name: s.span for s in old.shards} if old is not None else {}
-    now = {s.name: s.span for s in plan.shards}
-    same_source = old is not None and (old.format, old.mix_bytes, old.records) == (
-        plan.format, plan.mix_bytes, plan.records)  # fmt: skip
+    before = {s.name: s.digest for s in old.shards} if old is not None else {}
+    now = {s.name: s.digest for s in plan.shards}
     for shard in before.keys() | now.keys():
         path = out_dir / shard
-        if path.exists() and not (same_source and shard in now and before.get(shard) == now[shard]):
-            log.info("removing %s: it was written for a different plan", path)
+        part_path(path).unlink(missing_ok=True)
+        if path.exists() and not (shard in now and before.get(shard) == now[shard]):
+            log.info("removing %s: its records or images changed since it was written", path)
             path.unlink()
     atomic_write_bytes(plan_path(out_dir, plan.name), encode_manifest(plan))
 
@@ -145,12 +148,16 @@ def _read_plan(path: Path) -> Manifest | None:
 
 
 def _problems_message(mix: Path, root: Path, problems: list[Problem]) -> str:
-    shown = "; ".join(
-        f"record {p.index} (id {p.id!r}): {p.code}" + (f" {p.path}" if p.path else "") for p in problems[:5]
-    )
+    shown = "; ".join(_describe(p) for p in problems[:5])
     more = f" and {len(problems) - 5} more" if len(problems) > 5 else ""
     return (
-        f"{mix}: {len(problems)} record(s) cannot be packed: {shown}{more}. Fetch the missing images, or run "
-        f"`llavamix verify {mix} --root {root} --write-clean CLEAN.json` and pack CLEAN.json, or pack with "
-        "--on-error skip to leave them out"
+        f"{mix}: {len(problems)} record(s) cannot be packed: {shown}{more}. Fetch or fix those images (each must "
+        f"be a non-empty regular file inside {root}), or run `llavamix verify {mix} --root {root} --write-clean "
+        "CLEAN.json` and pack CLEAN.json, or pack with --on-error skip to leave them out"
     )
+
+
+def _describe(problem: Problem) -> str:
+    path = f" {problem.path}" if problem.path else ""
+    detail = f" ({problem.detail})" if problem.detail else ""
+    return f"record {problem.index} (id {problem.id!r}): {problem.code}{path}{detail}"
