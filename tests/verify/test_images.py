@@ -6,13 +6,14 @@ from pathlib import Path
 
 import pytest
 
-from llavamix.verify.images import Limits, inspect_many, stat_image
+from llavamix.records.imagefile import locate_image
+from llavamix.verify.images import Limits, inspect_many
 from tests.verify.conftest import image_files, png_header_only
 
 
 def check(path: Path, limits: Limits | None = None) -> str | None:
-    bad, _ = stat_image(str(path))
-    return bad.code if bad else inspect_many([str(path)], limits or Limits())[0].code
+    found = locate_image(path.parent, path.name)
+    return found.code if found.code else inspect_many([str(path)], limits or Limits())[0].code
 
 
 @pytest.mark.parametrize("rel", sorted(image_files()))

@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from llavamix.verify.images import inspect_image, place_image
+from llavamix.records.imagefile import locate_image
+from llavamix.verify.images import inspect_image
 from tests.verify.conftest import image_files, record, write_mix
 
 
@@ -87,8 +88,8 @@ def test_paths_outside_the_root_are_errors_and_dropped_from_the_clean_json(
     ],
 )
 def test_place_image_judges_the_path_alone(rel: str, code: str, detail: str) -> None:
-    check = place_image(rel)
-    assert check is not None and check.code == code and detail in check.detail
+    check = locate_image("/nonexistent-root", rel)
+    assert check.code == code and detail in check.detail and check.stat is None
 
 
 @pytest.fixture

@@ -10,9 +10,9 @@ import msgspec
 
 from llavamix.layout import Layout
 from llavamix.pack.digest import ShardDigest
-from llavamix.pack.images import check_image
 from llavamix.pack.options import PackOptions
 from llavamix.records import MixFile, Record, decode_record
+from llavamix.records.imagefile import locate_image
 from llavamix.records.shards import Problem, ShardEntry, shard_name
 
 TAR_BLOCK = 512
@@ -29,7 +29,7 @@ def check_record(
     if not isinstance(rec.image, str):
         null = rec.has_image  # the key holds null: training would treat it as an image and crash
         return rec, None, Problem(i, "image_null", rec.id, detail="the record's image is null") if null else None
-    image = check_image(layout, rec.image)
+    image = locate_image(layout.root, rec.image)
     if image.code is not None:
         return rec, None, Problem(i, image.code, rec.id, rec.image, image.detail)
     return rec, image.stat, None

@@ -8,8 +8,6 @@ are read (``io.open_regular``): a FIFO or a link to a device is reported, never 
 
 from __future__ import annotations
 
-import os
-import stat
 import warnings
 from dataclasses import dataclass
 from pathlib import PurePath
@@ -17,8 +15,7 @@ from pathlib import PurePath
 import msgspec
 from PIL import Image
 
-from llavamix.io import file_kind, open_regular
-from llavamix.layout import escape_problem
+from llavamix.io import open_regular
 
 # PIL's own default: training runs with it, and above 2x of it Image.open raises DecompressionBombError (a crash);
 # between 1x and 2x PIL only warns, but one such RGB image needs >256 MB to decode in every loader worker.
@@ -60,31 +57,6 @@ class Limits:
 
     tiny: int = DEFAULT_TINY
     max_pixels: int = DEFAULT_MAX_PIXELS
-
-
-def place_image(rel: str) -> ImageCheck | None:
-    """The check before any file is touched: ``outside_root`` for a record path that is absolute or climbs out
-    of the data root (training would read whatever file it names), ``missing`` for one that names no file at all
-    (empty, or with a NUL byte), else None."""
-    problem = escape_problem(rel)
-    if problem is None:
-        return None
-    if not rel or "\0" in rel:
-        return ImageCheck("missing", f"the image path {problem}")
-    return ImageCheck("outside_root", f"the image path {problem}; training would read a file outside the data root")
-
-
-def stat_image(path: str) -> tuple[ImageCheck | None, os.stat_result | None]:
-    """The quick check: ``missing`` or ``empty_file`` (with no stat result), else None and the stat result."""
-    try:
-        st = os.stat(path)  # noqa: PTH116 - str paths: a Path object per image costs more than the stat
-    except OSError as exc:
-        return ImageCheck("missing", exc.strerror or type(exc).__name__), None
-    if not stat.S_ISREG(st.st_mode):
-        return ImageCheck("missing", f"not a regular file ({file_kind(st.st_mode)})"), None
-    if st.st_size == 0:
-        return ImageCheck("empty_file", "0 bytes"), None
-    return None, st
 
 
 def inspect_image(path: str, limits: Limits = Limits()) -> ImageCheck:

@@ -11,7 +11,7 @@ from typing import Any
 import msgspec
 
 from llavamix.io import atomic_write_bytes
-from llavamix.verify.reasons import is_error
+from llavamix.records.reasons import is_error
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from pathlib import Path
 from llavamix.errors import ConfigError, MixFormatError
 from llavamix.layout import Layout
 from llavamix.records import iter_windows, plan_spans
+from llavamix.records.imagefile import locate_image
 from llavamix.tasks import NULL_PROGRESS, Progress, run_tasks
 from llavamix.verify.cache import CACHE_NAME, ImageCache
 from llavamix.verify.images import (
@@ -21,8 +22,6 @@ from llavamix.verify.images import (
     ImageCheck,
     Limits,
     inspect_many,
-    place_image,
-    stat_image,
 )
 from llavamix.verify.report import Problem, Profile, SourceCount, VerifyReport
 from llavamix.verify.scan import RecordScan, rebase, scan_nominal, scan_raws, scan_span
@@ -156,8 +155,9 @@ def _image_pass(layout: Layout, images: list[str], options: VerifyOptions) -> li
     checks: list[ImageCheck] = [OK] * len(images)
     todo: list[tuple[int, str, os.stat_result]] = []
     options.progress.start(IMAGES_KEY, len(images), "images")
+    root = os.fspath(layout.root)
     for i, rel in enumerate(images):
-        bad, st = _locate(layout, rel)
+        bad, st = _locate(root, rel)
         if bad is not None or st is None:
             checks[i] = bad or OK
         elif options.deep:
@@ -174,12 +174,10 @@ def _image_pass(layout: Layout, images: list[str], options: VerifyOptions) -> li
     return checks
 
 
-def _locate(layout: Layout, rel: str) -> tuple[ImageCheck | None, os.stat_result | None]:
+def _locate(root: str, rel: str) -> tuple[ImageCheck | None, os.stat_result | None]:
     """The quick verdict on one record path; a path outside the root is judged without touching the file."""
-    bad = place_image(rel)
-    if bad is not None:
-        return bad, None
-    return stat_image(os.fspath(layout.image(rel)))
+    found = locate_image(root, rel)
+    return (None if found.code is None else ImageCheck(found.code, found.detail)), found.stat
 
 
 def _decode_images(

@@ -1,4 +1,5 @@
-"""The closed set of verify reason codes, their severity, and the training behaviour each one protects."""
+"""The closed set of reason codes for record and image problems, their severity, and the training behaviour each
+one protects; verify reports them and pack applies the image ones."""
 
 from __future__ import annotations
 
