@@ -2,6 +2,9 @@
 
 Bind is 127.0.0.1 only. Every request is recorded (method, path, headers, status) with the body bytes served and
 the most requests in flight at once, so tests can assert "resumed with Range" or "nothing downloaded again".
+Faults cover what real servers do wrong (drops, trickles, wrong or extra bytes, endless or gzip-encoded bodies);
+``change`` publishes a new version of a file, and ``gather`` holds answers until requests overlap, so a test of
+parallelism does not depend on timing.
 Run ``python tests/httpserver.py --root DIR`` to serve a folder (prints its URL; used by the benchmarks).
 """
 
@@ -9,6 +12,8 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import email.utils
+import gzip
 import hashlib
 import os
 import re
@@ -18,7 +23,8 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import timedelta
 from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -40,6 +46,9 @@ class Fault:
     trickle_chunk: int = 1024
     corrupt: bool = False  # serve wrong bytes (same length)
     ignore_range: bool = False  # answer 200 with the whole file even to a Range request
+    extra: int = 0  # bytes sent after the file's end, without a Content-Length (huge = an endless body)
+    length: int | None = None  # the Content-Length announced instead of the true one (the body is the file)
+    encoding: str | None = None  # "gzip": answer 200 with the whole file gzip-compressed, Content-Encoding says so
     repeat: bool = False  # applies to every GET, never used up
 
 
@@ -56,6 +65,7 @@ class Entry:
     data: bytes | None = None
     file: Path | None = None
     etag: str | None = None
+    modified: str = LAST_MODIFIED  # the Last-Modified header, also accepted as If-Range
     headers: dict[str, str] = field(default_factory=dict)
     redirect: str | None = None
     status: int = 302
@@ -79,8 +89,10 @@ class LoopbackServer:
         self.max_active: Counter[str] = Counter()  # per path
         self.max_active_all = 0
         self.latency = 0.0  # seconds every answer waits before it starts, as a distant server would
+        self.meet: tuple[int, float] | None = None  # see ``gather``
         self._active: Counter[str] = Counter()
         self._lock = threading.Lock()
+        self._changed = threading.Condition(self._lock)  # notified whenever the requests in flight change
         for path, data in (files or {}).items():
             self.add(path, data)
         self.httpd = _QuietServer(("127.0.0.1", 0), _Handler)
@@ -93,6 +105,18 @@ class LoopbackServer:
         tag = etag if etag is not None else '"' + hashlib.md5(data).hexdigest() + '"'
         self.entries[path] = Entry(data=data, etag=tag or None, headers=dict(headers or {}))
         return self.url(path)
+
+    def change(self, path: str, data: bytes) -> None:
+        """Publish other bytes at ``path``, as a new version: a new ETag (if it had one), a later Last-Modified."""
+        old = self.entries[path]
+        etag = '"' + hashlib.md5(data).hexdigest() + '"' if old.etag else None
+        later = email.utils.parsedate_to_datetime(old.modified) + timedelta(days=1)
+        self.entries[path] = replace(old, data=data, etag=etag, modified=email.utils.format_datetime(later, True))
+
+    def gather(self, n: int, timeout: float) -> None:
+        """Hold every GET until ``n`` requests are in flight at once (or ``timeout`` seconds pass): a client that
+        may run ``n`` in parallel is then seen doing so (``max_active_all``), however loaded the machine is."""
+        self.meet = (n, timeout)
 
     def redirect(self, path: str, location: str, *, headers: Mapping[str, str] | None = None, status: int = 302) -> str:
         self.entries[path] = Entry(redirect=location, headers=dict(headers or {}), status=status)
@@ -159,10 +183,19 @@ class LoopbackServer:
             self.bytes_served[path] += n
 
     def active(self, path: str, delta: int) -> None:
-        with self._lock:
+        with self._changed:
             self._active[path] += delta
             self.max_active[path] = max(self.max_active[path], self._active[path])
             self.max_active_all = max(self.max_active_all, sum(self._active.values()))
+            self._changed.notify_all()
+
+    def wait_for_company(self) -> None:
+        """Block until ``gather``'s count of requests is in flight (or its timeout passed)."""
+        if self.meet is None:
+            return
+        n, timeout = self.meet
+        with self._changed:
+            self._changed.wait_for(lambda: sum(self._active.values()) >= n, timeout)
 
 
 class _QuietServer(ThreadingHTTPServer):
@@ -207,6 +240,8 @@ class _Handler(BaseHTTPRequestHandler):
     def respond(self, path: str, seen: Seen, head: bool) -> None:
         if self.owner.latency:
             time.sleep(self.owner.latency)
+        if not head:
+            self.owner.wait_for_company()
         entry = self.owner.lookup(path)
         fault = Fault() if head else self.owner.next_fault(path)
         if fault.status is not None:
@@ -216,12 +251,14 @@ class _Handler(BaseHTTPRequestHandler):
             return self.empty(seen, 404, {})
         if entry.redirect is not None:
             return self.empty(seen, entry.status, {"Location": entry.redirect, **entry.headers})
+        if fault.encoding is not None:
+            return self.encoded(path, seen, entry, fault.encoding)
         first, last, status = self.span(entry, fault)
         if status == 416:
             return self.empty(seen, 416, {"Content-Range": f"bytes */{entry.size}"})
         seen.status = status
         self.send_response(status)
-        self.file_headers(entry, first, last, status)
+        self.file_headers(entry, first, last, status, fault)
         if not head:
             self.body(path, entry, first, last, fault)
 
@@ -229,7 +266,7 @@ class _Handler(BaseHTTPRequestHandler):
         """The byte range to send (inclusive) and the status: 200, 206 or 416."""
         size, wanted = entry.size, self.headers.get("Range")
         if_range = self.headers.get("If-Range")
-        if not wanted or fault.ignore_range or (if_range and if_range not in (entry.etag, LAST_MODIFIED)):
+        if not wanted or fault.ignore_range or (if_range and if_range not in (entry.etag, entry.modified)):
             return 0, size - 1, 200
         m = RANGE.fullmatch(wanted.strip())
         if m is None or (not m.group(1) and not m.group(2)):
@@ -240,10 +277,14 @@ class _Handler(BaseHTTPRequestHandler):
         last = min(size - 1, int(m.group(2))) if m.group(2) else size - 1
         return (first, last, 206) if first < size and first <= last else (0, 0, 416)
 
-    def file_headers(self, entry: Entry, first: int, last: int, status: int) -> None:
-        self.send_header("Content-Length", str(last - first + 1))
+    def file_headers(self, entry: Entry, first: int, last: int, status: int, fault: Fault) -> None:
+        if fault.extra:  # no length: the body ends when the connection closes, so nothing says it is too long
+            self.send_header("Connection", "close")
+            self.close_connection = True
+        else:
+            self.send_header("Content-Length", str(last - first + 1 if fault.length is None else fault.length))
         self.send_header("Accept-Ranges", "bytes")
-        self.send_header("Last-Modified", LAST_MODIFIED)
+        self.send_header("Last-Modified", entry.modified)
         if entry.etag:
             self.send_header("ETag", entry.etag)
         if status == 206:
@@ -251,6 +292,18 @@ class _Handler(BaseHTTPRequestHandler):
         for k, v in entry.headers.items():
             self.send_header(k, v)
         self.end_headers()
+
+    def encoded(self, path: str, seen: Seen, entry: Entry, encoding: str) -> None:
+        """The whole file, compressed, as a server that ignores ``Accept-Encoding: identity``."""
+        data = gzip.compress(b"".join(_slices(entry, 0, entry.size, 1 << 20)))
+        seen.status = 200
+        self.send_response(200)
+        for k, v in {"Content-Length": str(len(data)), "Content-Encoding": encoding, "ETag": entry.etag}.items():
+            if v:
+                self.send_header(k, v)
+        self.end_headers()
+        self.wfile.write(data)
+        self.owner.served(path, len(data))
 
     def empty(self, seen: Seen, status: int, headers: Mapping[str, str]) -> None:
         seen.status = status
@@ -266,20 +319,24 @@ class _Handler(BaseHTTPRequestHandler):
             count = min(count, fault.drop_after)
         if entry.file is not None and not (fault.trickle or fault.corrupt):
             sent = self.sendfile(entry.file, first, count)  # zero-copy, so the server costs little in benchmarks
+            self.owner.served(path, sent)
         else:
-            sent = self.write(entry, first, count, fault)
-        self.owner.served(path, sent)
-        if sent < last - first + 1:  # the fault cut the body short: hang up like a dropped connection
+            step = fault.trickle_chunk if fault.trickle else 1 << 20
+            sent = self.write(path, _slices(entry, first, count, step), fault)
+        if fault.extra:
+            self.write(path, _filler(fault.extra), fault)
+        if sent < last - first + 1 or fault.extra:  # cut short, or no length: hang up like a dropped connection
             self.close_connection = True
             self.connection.shutdown(socket.SHUT_RDWR)
 
-    def write(self, entry: Entry, first: int, count: int, fault: Fault) -> int:
-        step = fault.trickle_chunk if fault.trickle else 1 << 20
+    def write(self, path: str, chunks: Iterator[bytes], fault: Fault) -> int:
+        """Send ``chunks`` (slowly with a trickle fault), counting them as served as they leave."""
         sent = 0
-        for chunk in _slices(entry, first, count, step):
+        for chunk in chunks:
             if fault.trickle:
                 time.sleep(fault.trickle)
             self.wfile.write(chunk.translate(INVERT) if fault.corrupt else chunk)
+            self.owner.served(path, len(chunk))
             sent += len(chunk)
         return sent
 
@@ -292,6 +349,13 @@ class _Handler(BaseHTTPRequestHandler):
                     break
                 sent += n
         return sent
+
+
+def _filler(count: int) -> Iterator[bytes]:
+    """``count`` bytes of junk, 64 KiB at a time (lazily: an endless body is never held in memory)."""
+    block = bytes(range(256)) * 256
+    for at in range(0, count, len(block)):
+        yield block[: min(len(block), count - at)]
 
 
 def _slices(entry: Entry, first: int, count: int, step: int) -> Iterator[bytes]:

@@ -32,7 +32,7 @@ def test_atomic_writer_renames_on_success(tmp_path: Path) -> None:
 def test_atomic_writer_keeps_the_old_file_on_error(tmp_path: Path) -> None:
     out = tmp_path / "a.json"
     atomic_write_bytes(out, b"old")
-    with pytest.raises(RuntimeError), atomic_writer(out) as fh:
+    with pytest.raises(RuntimeError, match="killed"), atomic_writer(out) as fh:
         fh.write(b"half")
         raise RuntimeError("killed")
     assert out.read_bytes() == b"old"

@@ -1,13 +1,18 @@
-"""The resumable task loop: skipping finished items, retries, isolation of failures, order, process pools."""
+"""The resumable task loop: skipping finished items, retries, isolation of failures, order, process pools, and
+stopping promptly (Ctrl-C, a full disk) with queued tasks dropped and running ones stopped."""
 
 from __future__ import annotations
 
+import errno
 import os
+import time
 from pathlib import Path
 
 import pytest
 
-from llavamix.tasks import Outcome, RetryPolicy, run_tasks
+from llavamix.tasks import CANCEL, Cancelled, Outcome, RetryPolicy, run_tasks
+
+SLOW = 20.0  # seconds a long task would run if nothing stopped it
 
 
 class Flaky(Exception):
@@ -86,3 +91,99 @@ def test_process_pool_runs_in_other_processes() -> None:
     report = run_tasks([1, 2, 3, 4], pid_of, jobs=2, pool="process")
     assert report.ok
     assert os.getpid() not in {o.value for o in report.done}
+
+
+def long_task(started: list[int]) -> object:
+    """Item 0 ends at once; every other item works for SLOW seconds, checking for a stop as real loops do."""
+
+    def work(x: int) -> int:
+        started.append(x)
+        deadline = time.monotonic() + (0 if x == 0 else SLOW)
+        while time.monotonic() < deadline:
+            CANCEL.check()
+            time.sleep(0.01)
+        return x
+
+    return work
+
+
+def interrupt(_: Outcome) -> None:
+    raise KeyboardInterrupt("Ctrl-C")  # what Ctrl-C raises in the main thread while it waits for outcomes
+
+
+def test_ctrl_c_drops_queued_tasks_and_stops_running_ones() -> None:
+    started: list[int] = []
+    began = time.monotonic()
+    with pytest.raises(KeyboardInterrupt, match=r"^Ctrl-C$"):  # the very interrupt, not another
+        run_tasks(range(8), long_task(started), jobs=2, on_outcome=interrupt)
+    assert time.monotonic() - began < SLOW / 2, "the running task was not stopped"
+    assert set(started) <= {0, 1, 2}, "queued tasks were started after the interrupt"
+    assert not CANCEL.cancelled, "the stop request outlived the run it stopped"
+
+
+def nap(x: int) -> int:
+    if x:
+        time.sleep(SLOW)
+    return x
+
+
+def test_ctrl_c_terminates_worker_processes() -> None:
+    began = time.monotonic()
+    with pytest.raises(KeyboardInterrupt, match=r"^Ctrl-C$"):  # the very interrupt, not another
+        run_tasks([0, 1, 2, 3], nap, jobs=2, pool="process", on_outcome=interrupt)
+    assert time.monotonic() - began < SLOW / 2, "the run waited for its worker processes"
+
+
+def test_ctrl_c_cuts_a_retry_backoff_short() -> None:
+    attempts: list[str] = []
+
+    def work(x: str) -> str:
+        attempts.append(x)
+        if x == "flaky":
+            raise Flaky(retry_after=SLOW)
+        return x
+
+    policy = RetryPolicy(retries=1, max_delay=SLOW, retry_on=(Flaky,))
+    began = time.monotonic()
+    with pytest.raises(KeyboardInterrupt, match=r"^Ctrl-C$"):  # the very interrupt, not another
+        run_tasks(["flaky", "quick"], work, key=str, jobs=2, retry=policy, on_outcome=interrupt)
+    assert time.monotonic() - began < SLOW / 2, "the backoff ran to its end"
+    assert attempts.count("flaky") == 1
+
+
+def test_a_stop_raised_in_a_task_is_never_counted_as_its_failure() -> None:
+    def work(x: int) -> int:
+        raise Cancelled()
+
+    for jobs in (1, 3):
+        with pytest.raises(Cancelled, match="SIGINT"):
+            run_tasks([1, 2, 3], work, jobs=jobs)
+
+
+def fill_the_disk(started: list[int]) -> object:
+    slow = long_task(started)
+
+    def work(x: int) -> int:
+        if x != 1:
+            return slow(x)  # type: ignore[operator]
+        started.append(x)
+        with open("/dev/full", "wb") as full:  # a real ENOSPC from a real write
+            full.write(b"x")
+            full.flush()
+        return x
+
+    return work
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_a_full_disk_stops_the_whole_run(jobs: int) -> None:
+    started: list[int] = []
+    began = time.monotonic()
+    with pytest.raises(OSError, match="No space left on device") as err:
+        run_tasks(range(8), fill_the_disk(started), jobs=jobs)
+    assert err.value.errno == errno.ENOSPC
+    assert time.monotonic() - began < SLOW / 2, "the other running task was not stopped"
+    # the worker that hit the full disk may take one more item before the stop request is set, never more
+    assert set(started) <= {0, 1, 2, 3}, "tasks after the full disk were started"
+    assert not CANCEL.cancelled

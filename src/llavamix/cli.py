@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
+import os
+import signal
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from functools import wraps
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from types import FrameType
+from typing import Any, Literal, NoReturn, TypeVar
 
 import click
 import rich.progress
@@ -24,12 +28,16 @@ from llavamix import pack as pack_stage
 from llavamix import prepare as prepare_mod
 from llavamix.catalog import load_catalog
 from llavamix.errors import LlavamixError
-from llavamix.io import PART_SUFFIX, human_bytes, same_file
+from llavamix.io import PART_SUFFIX, free_bytes, human_bytes, same_file
 from llavamix.layout import MIX_JSON, Layout
-from llavamix.tasks import Progress
+from llavamix.tasks import Cancelled, Progress
 
-# Exit codes (DESIGN.md): 0 all good, 1 error, 2 usage, 3 finished with failed sources or records.
+# Exit codes (DESIGN.md): 0 all good, 1 error, 2 usage, 3 finished with failed sources or records; after a stop
+# request 128 + the signal, as shells report it: 130 after Ctrl-C, 143 after SIGTERM.
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_PARTIAL = 0, 1, 2, 3
+DISK_FULL = (errno.ENOSPC, errno.EDQUOT)
+# the options of a command that name places it writes: where a full disk is looked for when the error names none
+WRITTEN_PLACES = ("root", "downloads", "out", "report_path", "html_path", "clean_path")
 
 log = logging.getLogger(__name__)
 console = Console()
@@ -39,7 +47,8 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def handle_errors(fn: F) -> F:
-    """Turn library configuration errors into a one-line message and exit code 1."""
+    """Turn library configuration errors and OS errors into a one-line message and exit code 1, and a stop
+    request (Ctrl-C, SIGTERM) into a line saying how to resume and exit code 128 + the signal."""
 
     @wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -51,18 +60,87 @@ def handle_errors(fn: F) -> F:
         except OSError as exc:
             # an unwritable, missing or full place the user named, not a bug; -vv still logs where it happened
             log.debug("stopped by an OS error", exc_info=True)
-            err_console.print(f"[red]error:[/red] {escape(describe_os_error(exc))}", highlight=False, soft_wrap=True)
+            message = describe_os_error(exc, written_places(kwargs), downloads="downloads" in kwargs)
+            err_console.print(f"[red]error:[/red] {escape(message)}", highlight=False, soft_wrap=True)
             sys.exit(EXIT_ERROR)
+        except (KeyboardInterrupt, Cancelled) as exc:
+            exit_stopped(getattr(exc, "signum", signal.SIGINT))
 
     return wrapper  # type: ignore[return-value]
 
 
-def describe_os_error(exc: OSError) -> str:
+def written_places(options: Mapping[str, Any]) -> list[Path]:
+    return [Path(options[k]) for k in WRITTEN_PLACES if options.get(k) is not None]
+
+
+def describe_os_error(exc: OSError, places: list[Path] | None = None, *, downloads: bool = False) -> str:
     """``Permission denied: out/mix.idx; check ...``, naming the final path rather than its temporary twin."""
+    if exc.errno in DISK_FULL:
+        return describe_disk_full(exc, places or [], downloads=downloads)
     what = exc.strerror or str(exc)
     if exc.filename:
         what += f": {str(exc.filename).removesuffix(PART_SUFFIX)}"
     return f"{what}; check that the path is right and writable and that its disk has room"
+
+
+def describe_disk_full(exc: OSError, places: list[Path], *, downloads: bool = False) -> str:
+    """``disk full writing data/coco/a.jpg: its filesystem has 0 B free; free some space ...``: the file when the
+    error names one, else the places the command writes, each with the free space of its filesystem."""
+    what = "disk quota exceeded" if exc.errno == errno.EDQUOT else "disk full"
+    if exc.filename:
+        path = Path(str(exc.filename).removesuffix(PART_SUFFIX))
+        where = f" writing {path}: its filesystem has {_free(path)}"
+    else:
+        shown = _one_per_filesystem(places)
+        where = ": " + ", ".join(f"{p} has {_free(p)}" for p in shown) if shown else ""
+    move = "put the downloads on another disk with --downloads DIR" if downloads else "write to another disk"
+    return f"{what}{where}; free some space there or {move}, then rerun the same command: finished work is kept"
+
+
+def _free(path: Path) -> str:
+    """``'1.2 GiB free'`` on ``path``'s filesystem, and whether it is out of inodes (room for new files)."""
+    try:
+        free = human_bytes(free_bytes(path))
+        fs = os.statvfs(_nearest(path))
+    except OSError:
+        return "an unknown amount free"
+    return f"{free} free but no inodes left for new files" if fs.f_files and not fs.f_favail else f"{free} free"
+
+
+def _one_per_filesystem(places: list[Path]) -> list[Path]:
+    seen: dict[int, Path] = {}
+    for place in places:
+        try:
+            seen.setdefault(_nearest(place).stat().st_dev, place)
+        except OSError:
+            continue
+    return list(seen.values())
+
+
+def _nearest(path: Path) -> Path:
+    """``path`` or its nearest existing parent (the full disk may have kept it from being created)."""
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    return path
+
+
+def exit_stopped(signum: int) -> NoReturn:
+    """After Ctrl-C or SIGTERM: say that the work is kept and how to resume; exit 128 + the signal."""
+    name = "Ctrl-C" if signum == signal.SIGINT else signal.Signals(signum).name
+    err_console.print(
+        f"[yellow]stopped[/yellow] by {name}: finished work and partial downloads are kept; rerun the same "
+        "command to resume",
+        highlight=False,
+        soft_wrap=True,
+    )
+    code = 128 + signum
+    if any(t.is_alive() and not t.daemon for t in threading.enumerate() if t is not threading.main_thread()):
+        # a second interrupt cut the wind-down short: exit now rather than wait at exit for the stragglers (what
+        # they leave is what a kill leaves, which every stage resumes from)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    sys.exit(code)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -571,7 +649,8 @@ def index_cmd(mix: Path, out: Path, jobs: int) -> None:
     type=click.Choice(["fail", "skip"]),
     default="fail",
     show_default=True,
-    help="A record that cannot be packed (missing or null image, malformed): stop before writing "
+    help="A record that cannot be packed (image missing, empty, not a regular file or outside the root; null "
+    "image; malformed): stop before writing "
     "anything, or leave it out and list it in the manifest.",
 )
 @handle_errors
@@ -598,9 +677,10 @@ def pack_cmd(
         report = pack_stage.pack_mix(mix, root, out, options)
     render_pack(report)
     for problem in report.problems[:10]:
+        where = problem.path or ""
+        why = f"{where} ({problem.detail})" if where and problem.detail else where or problem.detail
         err_console.print(
-            f"[yellow]left out[/yellow] record {problem.index} (id {problem.id!r}): {problem.code} "
-            f"{problem.path or problem.detail}",
+            f"[yellow]left out[/yellow] record {problem.index} (id {problem.id!r}): {problem.code} {escape(why)}",
             highlight=False,
         )
     if report.problems:
@@ -637,4 +717,10 @@ def render_pack(report: pack_stage.PackReport) -> None:
 
 
 def main() -> None:
+    # SIGTERM takes Ctrl-C's path: work in flight stops at its next check, finished work is kept, exit 143
+    signal.signal(signal.SIGTERM, _stop_on_signal)
     cli()
+
+
+def _stop_on_signal(signum: int, _frame: FrameType | None) -> None:
+    raise Cancelled(signum)

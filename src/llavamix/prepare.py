@@ -1,24 +1,26 @@
 """The composition root of acquisition: fetch -> extract -> fix-ups -> quick verify, and the status of a data root.
 
 Each source runs as one resumable task (download, then extract), so downloads and extractions of different
-sources overlap, a failed source never stops the others, and a rerun skips what finished.
+sources overlap, a failed source never stops the others, and a rerun skips what finished. Both entry points that
+write (``prepare``, ``fetch_missing``) hold the lock of the data root and of the downloads folder while they run.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
-from llavamix import extract, fetch, mix, verify
+from llavamix import extract, fetch, lock, mix, verify
 from llavamix.catalog import Catalog, Source, resolve_names
 from llavamix.io import PART_SUFFIX, ensure_writable
 from llavamix.layout import MIX_JSON, Layout
-from llavamix.tasks import NULL_PROGRESS, Outcome, Progress, run_tasks
+from llavamix.tasks import CANCEL, NULL_PROGRESS, Outcome, Progress, run_tasks
 
 log = logging.getLogger(__name__)
 
@@ -66,11 +68,18 @@ class PrepareReport:
 def prepare(
     catalog: Catalog, names: Sequence[str], root: Path, options: PrepareOptions = PrepareOptions()
 ) -> PrepareReport:
-    """Bring every named source (default: all) to its final place under ``root``; idempotent and resumable."""
+    """Bring every named source (default: all) to its final place under ``root``; idempotent and resumable.
+
+    Raises InUseError at once when another run holds the root or the downloads folder.
+    """
     layout = Layout(root, options.downloads)
     sources = resolve_names(catalog, list(names))
-    ensure_writable(layout.root, "data root")
-    ensure_writable(layout.downloads_dir, "downloads folder")
+    with writing(layout):
+        return _prepare(catalog, sources, layout, options)
+
+
+def _prepare(catalog: Catalog, sources: list[Source], layout: Layout, options: PrepareOptions) -> PrepareReport:
+    root = layout.root
     acquire = _Acquire(catalog, sources, layout, options)
     report = run_tasks(sources, acquire, key=lambda s: s.name, jobs=options.jobs, is_done=acquire.is_done)
     results = [_source_result(o, sources, layout) for o in report.outcomes]
@@ -78,6 +87,21 @@ def prepare(
     add_path = mix.write_add_path(root)
     checked = _quick_verify(root, options) if options.verify else None
     return PrepareReport(root, results, aliases, checked, add_path, acquire.crawls)
+
+
+@contextlib.contextmanager
+def writing(layout: Layout) -> Iterator[None]:
+    """Hold the locks of ``layout``'s root and downloads folder for the block: never two writers on either.
+
+    The downloads folder has its own lock because several roots may share one (``--downloads``).
+    """
+    ensure_writable(layout.root, "data root")
+    ensure_writable(layout.downloads_dir, "downloads folder")
+    with (
+        lock.hold(layout.lock, f"data root {layout.root}"),
+        lock.hold(layout.downloads_lock, f"downloads folder {layout.downloads_dir}"),
+    ):
+        yield
 
 
 class _Acquire:
@@ -100,7 +124,8 @@ class _Acquire:
 
     def __call__(self, src: Source) -> extract.Extracted:
         if src.kind == CRAWL_KIND:
-            self.mix_ready.wait()
+            while not self.mix_ready.wait(0.5):
+                CANCEL.check()  # a stop request must not leave this task waiting
         try:
             fetched = fetch.fetch_source(src, self.layout, self.fetch_options, limiter=self.limiter)
             if fetched.crawl is not None:
@@ -126,9 +151,10 @@ def fetch_missing(
     cost time and disk.
     """
     sources = resolve_names(catalog, list(names))
-    skipped = [s.name for s in sources if _laid_out(s, layout, options.crawl.all_keys)]
-    todo = [s for s in sources if s.name not in skipped]
-    return fetch.fetch_sources(todo, layout, options, catalog.hosts), skipped
+    with writing(layout):
+        skipped = [s.name for s in sources if _laid_out(s, layout, options.crawl.all_keys)]
+        todo = [s for s in sources if s.name not in skipped]
+        return fetch.fetch_sources(todo, layout, options, catalog.hosts), skipped
 
 
 def _mix_comes_first(sources: list[Source], done: Callable[[Source], bool]) -> bool:

@@ -2,13 +2,22 @@
 
 Every stage and executor uses ``run_tasks``; a task is finished when ``is_done(item)`` says so (typically a
 completion marker the work writes last), so killing a run and starting it again redoes only unfinished items.
+
+Stopping: when the main thread is interrupted (Ctrl-C's KeyboardInterrupt, or ``Cancelled`` from the CLI's SIGTERM
+handler) inside ``run_tasks``, queued tasks are dropped, the process-wide ``CANCEL`` token is set so that running
+tasks stop at their next check (long loops call ``CANCEL.check()``: each download chunk, each archive member),
+worker processes are terminated, and the interruption is re-raised once every worker has stopped. A full disk
+(ENOSPC, EDQUOT) stops a run the same way: every other task would fail on it too.
 """
 
 from __future__ import annotations
 
+import errno
+import functools
 import logging
 import random
-import time
+import signal
+import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
@@ -76,26 +85,86 @@ class RetryPolicy:
 NO_RETRY = RetryPolicy()
 
 
+class Cancelled(BaseException):
+    """The run was asked to stop (Ctrl-C, SIGTERM); raised where long work checks ``CANCEL``.
+
+    A BaseException, like KeyboardInterrupt, so that the ``except Exception`` that turns a task's failure into data
+    never swallows a stop. ``signum`` is the signal that asked for it.
+    """
+
+    def __init__(self, signum: int = signal.SIGINT) -> None:
+        super().__init__(f"stopped by {signal.Signals(signum).name}")
+        self.signum = signum
+
+
+class CancelToken:
+    """A process-wide request to stop: set by the main thread when it is interrupted, checked by long loops in
+    every worker thread so that they stop within moments, keeping what they finished."""
+
+    def __init__(self) -> None:
+        self._event = threading.Event()
+        self._signum: int = signal.SIGINT
+
+    def cancel(self, signum: int = signal.SIGINT) -> None:
+        self._signum = signum
+        self._event.set()
+
+    def clear(self) -> None:
+        self._event.clear()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._event.is_set()
+
+    def check(self) -> None:
+        """Raise Cancelled if a stop was requested."""
+        if self._event.is_set():
+            raise Cancelled(self._signum)
+
+    def sleep(self, seconds: float) -> None:
+        """``time.sleep`` that a stop request cuts short (then raises Cancelled)."""
+        self._event.wait(max(0.0, seconds))
+        self.check()
+
+
+CANCEL = CancelToken()
+
+
+def stops_the_run(exc: BaseException) -> bool:
+    """A full disk or exhausted quota: every other task would fail the same way, so it is not a task's failure."""
+    return isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT)
+
+
 def _attempt(work: Callable[[T], R], item: T, key: str, policy: RetryPolicy) -> Outcome[R]:
     """Run one task: failures of ``policy.retry_on`` are retried, any other exception fails it at once."""
     attempt = 0
     while True:
         attempt += 1
+        CANCEL.check()  # a task dequeued after a stop request never starts
         try:
             return Outcome(key, "done", work(item), attempts=attempt)
-        except Exception as exc:  # noqa: BLE001 -- a task's failure is data, never a crash of the loop
+        except Exception as exc:  # a task's failure is data, never a crash of the loop
+            if stops_the_run(exc):
+                raise
             if not isinstance(exc, policy.retry_on) or attempt > policy.retries:
                 log.warning("task %s failed after %d attempt(s): %s", key, attempt, exc)
                 return Outcome(key, "failed", error=f"{type(exc).__name__}: {exc}", attempts=attempt)
             wait = policy.delay(attempt, exc)
             log.info("task %s failed (%s); retry %d in %.1fs", key, exc, attempt, wait)
-            time.sleep(wait)
+            CANCEL.sleep(wait)
 
 
 def _executor(jobs: int, pool: Literal["thread", "process"]) -> Executor:
     if pool == "process":
-        return ProcessPoolExecutor(max_workers=jobs)
+        return ProcessPoolExecutor(max_workers=jobs, initializer=_quiet_worker)
     return ThreadPoolExecutor(max_workers=jobs)
+
+
+def _quiet_worker() -> None:
+    """Worker processes leave Ctrl-C to the parent (which terminates them) and die at once on SIGTERM: a forked
+    worker would otherwise inherit the CLI's SIGTERM handler and go on to its next task."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 def run_tasks(
@@ -129,18 +198,64 @@ def run_tasks(
         for k, item in todo:
             _emit(report, _attempt(work, item, k, retry), on_outcome)
     else:
-        with _executor(jobs, pool) as ex:
-            futures: dict[Future[Outcome[R]], str] = {ex.submit(_attempt, work, item, k, retry): k for k, item in todo}
-            for fut in as_completed(futures):
-                _emit(report, _result(fut, futures[fut]), on_outcome)
+        _run_pool(_executor(jobs, pool), todo, functools.partial(_attempt, work, policy=retry), report, on_outcome)
     report.outcomes.sort(key=lambda o: order[o.key])
     return report
+
+
+def _run_pool(
+    ex: Executor,
+    todo: list[tuple[str, T]],
+    attempt: Callable[[T, str], Outcome[R]],
+    report: TaskReport[R],
+    on_outcome: Callable[[Outcome[R]], None] | None,
+) -> None:
+    """Submit every task to ``ex`` and collect the outcomes; any interruption winds the pool down first.
+
+    Not a ``with`` block: its exit would wait for every running task again after a second Ctrl-C had cut the
+    wind-down short."""
+    try:
+        futures: dict[Future[Outcome[R]], str] = {ex.submit(attempt, item, k): k for k, item in todo}
+        for fut in as_completed(futures):
+            _emit(report, _result(fut, futures[fut]), on_outcome)
+    except BaseException as stop:
+        _wind_down(ex, stop)
+        raise
+    ex.shutdown(wait=True)
+
+
+def _wind_down(ex: Executor, stop: BaseException) -> None:
+    """Stop a pool promptly after ``stop`` broke the loop: queued tasks are dropped, running ones are asked to
+    stop (threads) or terminated (processes), and this returns once all have.
+
+    Only the main thread, where signals arrive, sets the token: a nested loop in a worker thread that sees a task's
+    Cancelled or full disk drops its own queue and lets the exception rise to the main thread's loop. The token is
+    cleared once everything stopped, so a later run in this process starts afresh; a second interrupt during the
+    wait leaves it set, so the stragglers still stop.
+    """
+    in_main = threading.current_thread() is threading.main_thread()
+    if in_main:
+        CANCEL.cancel(getattr(stop, "signum", signal.SIGINT))
+    if isinstance(ex, ProcessPoolExecutor):
+        _terminate_workers(ex)  # they cannot see this process's token
+    ex.shutdown(wait=True, cancel_futures=True)
+    if in_main:
+        CANCEL.clear()
+
+
+def _terminate_workers(ex: ProcessPoolExecutor) -> None:
+    # the executor has no public way to stop running work before Python 3.14 (terminate_workers)
+    processes = getattr(ex, "_processes", None) or {}
+    for proc in list(processes.values()):
+        proc.terminate()
 
 
 def _result(fut: Future[Outcome[R]], key: str) -> Outcome[R]:
     try:
         return fut.result()
-    except Exception as exc:  # noqa: BLE001 -- a worker process died or the result did not pickle
+    except Exception as exc:  # a worker process died or the result did not pickle
+        if stops_the_run(exc):
+            raise
         return Outcome(key, "failed", error=f"{type(exc).__name__}: {exc}", attempts=1)
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import email.utils
 import hashlib
+import time
 
 import pytest
 
@@ -13,7 +15,7 @@ from llavamix.fetch.http import content_range, retry_after
 from llavamix.fetch.part import validator_path
 from llavamix.io import part_path
 from tests.fetch.conftest import FAST, RecordingProgress, leftovers, payload, source
-from tests.httpserver import Fault
+from tests.httpserver import LAST_MODIFIED, Fault
 
 DATA = payload(300_000)
 
@@ -51,6 +53,25 @@ def test_resume_sends_if_range_and_restarts_when_the_file_changed(server, layout
     assert not validator_path(dest).exists()
 
 
+@pytest.mark.parametrize("etag", [None, ""], ids=["etag", "last-modified"])
+def test_a_real_download_records_its_validator_and_a_changed_file_restarts(server, layout, etag):
+    old, new = payload(300_000, seed=1), payload(300_000, seed=2)  # same size: only the validator tells them apart
+    src = source("a", server.add("/a.zip", old, etag=etag), old, checksum=None)
+    server.fault("/a.zip", Fault(drop_after=100_000))
+    with pytest.raises(FetchError, match="rerun to resume"):
+        fetch_source(src, layout, FetchOptions(retries=0))
+    dest = layout.download_path("a", "a.zip")
+    recorded = validator_path(dest).read_text()
+    assert recorded == (server.entries["/a.zip"].etag or LAST_MODIFIED)
+    assert part_path(dest).read_bytes() == old[:100_000]
+
+    server.change("/a.zip", new)
+    got = fetch_source(src, layout, FAST)
+    assert got.path.read_bytes() == new, "the old version's bytes were spliced with the new one's"
+    resume = server.gets("/a.zip")[1]
+    assert (resume.headers["Range"], resume.headers["If-Range"], resume.status) == ("bytes=100000-", recorded, 200)
+
+
 def test_server_ignoring_range_restarts_from_zero(server, layout):
     src = source("a", server.add("/a.zip", DATA), DATA)
     server.fault("/a.zip", Fault(drop_after=100_000), Fault(ignore_range=True))
@@ -80,12 +101,22 @@ def test_503_then_200(server, layout):
 
 def test_429_waits_as_long_as_retry_after_says(server, layout, monkeypatch):
     waits: list[float] = []
-    monkeypatch.setattr(download_mod.time, "sleep", waits.append)
+    monkeypatch.setattr(download_mod.CANCEL, "sleep", waits.append)
     src = source("a", server.add("/a.zip", DATA), DATA)
     server.fault("/a.zip", Fault(status=429, retry_after="7"), Fault(status=503))
     fetch_source(src, layout, FAST)
     assert waits[0] == 7.0
     assert waits[1] < 1.0  # plain exponential backoff from FAST
+
+
+def test_retry_after_as_an_http_date_is_honoured(server, layout):
+    src = source("a", server.add("/a.zip", DATA), DATA)
+    when = email.utils.formatdate(time.time() + 3, usegmt=True)  # whole seconds: 2 to 3 s from now
+    server.fault("/a.zip", Fault(status=503, retry_after=when))
+    started = time.monotonic()
+    assert fetch_source(src, layout, FAST).path.read_bytes() == DATA
+    assert time.monotonic() - started >= 1.5  # FAST's own backoff is under 0.05 s
+    assert [r.status for r in server.gets("/a.zip")] == [503, 200]
 
 
 def test_persistent_5xx_gives_up_with_advice(server, layout):

@@ -6,6 +6,8 @@ from __future__ import annotations
 import io
 import json
 import os
+import random
+import resource
 import signal
 import subprocess
 import sys
@@ -18,6 +20,7 @@ from llavamix.catalog import Source
 from llavamix.errors import FetchError
 from llavamix.fetch import CrawlOptions, FetchOptions, fetch_source
 from llavamix.fetch.jpeg import as_jpeg
+from llavamix.fetch.options import MiB, Pace
 from llavamix.layout import MIX_JSON, Layout
 from tests.httpserver import Fault, LoopbackServer
 
@@ -165,6 +168,99 @@ def test_local_file_urls_are_crawled(tmp_path, layout):
     src = Source(name="ocr_vqa", url=(tmp_path / "dataset.json").as_uri(), into="ocr_vqa/images", kind="ocrvqa")
     crawl = fetch_source(src, layout, OPTS).crawl
     assert crawl is not None and crawl.landed == 1 and list(crawl.dead) == ["0008MISSING"]
+
+
+def test_a_downloaded_index_never_makes_the_crawl_read_local_files(server, layout, tmp_path):
+    secret = tmp_path / "secret.jpg"
+    secret.write_bytes(INPUTS["0001JPEGRGB"][1])
+    src = publish(server, {"0002JPEGGRY": INPUTS["0002JPEGGRY"]})
+    index = json.loads(server.entries["/ocr/dataset.json"].data or b"")
+    index["0001LOCALFL"] = {"imageURL": secret.as_uri()}
+    index["0003FTPURLS"] = {"imageURL": "ftp://127.0.0.1/a.jpg"}
+    server.add("/ocr/dataset.json", json.dumps(index).encode())
+    crawl = fetch_source(src, layout, OPTS).crawl
+    assert crawl is not None and sorted(landed(layout)) == ["0002JPEGGRY"]
+    assert crawl.dead["0001LOCALFL"] == (
+        f"{secret.as_uri()}: a file: URL in an index that came from {src.url}; only http(s) image URLs are "
+        "followed from an index fetched over the network"
+    )
+    assert "unsupported URL 'ftp://127.0.0.1/a.jpg' (image URLs must be http(s)://)" in crawl.dead["0003FTPURLS"]
+
+
+def _small_address_space() -> None:
+    """Run in the child: a read without end fails with MemoryError instead of taking the machine's memory."""
+    resource.setrlimit(resource.RLIMIT_AS, (3 << 30, 3 << 30))
+
+
+def test_a_local_index_reads_regular_files_only(tmp_path):
+    mirror = tmp_path / "mirror"
+    (mirror / "images").mkdir(parents=True)
+    (mirror / "images" / "0001JPEGRGB.jpg").write_bytes(INPUTS["0001JPEGRGB"][1])
+    (mirror / "images" / "0002DEVZERO.jpg").symlink_to("/dev/zero")
+    os.mkfifo(mirror / "images" / "0003AFIFO.jpg")
+    keys = ["0001JPEGRGB", "0002DEVZERO", "0003AFIFO"]
+    (mirror / "dataset.json").write_text(json.dumps({k: {"imageURL": f"images/{k}.jpg"} for k in keys}))
+    catalog = tmp_path / "local.toml"
+    catalog.write_text(
+        '[[source]]\nname = "ocr_vqa"\nurl = "file:mirror/dataset.json"\ninto = "ocr_vqa/images"\nkind = "ocrvqa"\n'
+    )
+    root = tmp_path / "data"
+    cmd = [sys.executable, "-m", "llavamix", "fetch", "ocr_vqa", "--catalog", str(catalog), "--root", str(root)]
+    env = {**os.environ, "MALLOC_ARENA_MAX": "2"}  # keeps the address space of 32 threads under the limit
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=60, env=env, preexec_fn=_small_address_space)
+    assert done.returncode == 0, done.stderr
+    assert sorted(p.name for p in (root / "ocr_vqa" / "images").iterdir()) == ["0001JPEGRGB.jpg"]
+    listed = json.loads(Layout(root).report("ocr_vqa_dead.json").read_text())
+    reasons = {d["key"]: d["reason"] for d in listed["dead"]}
+    assert reasons["0002DEVZERO"].endswith("0002DEVZERO.jpg: not a regular file (a character device)")
+    assert reasons["0003AFIFO"].endswith("0003AFIFO.jpg: not a regular file (a FIFO)")
+
+
+def test_image_bodies_are_capped(server, layout, tmp_path):
+    noise = Image.frombytes("RGB", (200, 200), random.Random(0).randbytes(120_000))
+    out = io.BytesIO()
+    noise.save(out, "PNG")
+    big = out.getvalue()  # an image, but bigger than the cap below
+    images = {"0001JPEGRGB": INPUTS["0001JPEGRGB"], "0002ENDLESS": INPUTS["0002JPEGGRY"], "0003BIGPNGS": ("png", big)}
+    src = publish(server, images)
+    server.fault("/ocr/images/0002ENDLESS.jpg", Fault(extra=256 * MiB))  # no Content-Length, junk without end
+    cap = 64 * 1024
+    assert len(INPUTS["0001JPEGRGB"][1]) < cap < len(big)
+    crawl = fetch_source(src, layout, FetchOptions(crawl=CrawlOptions(max_image_bytes=cap))).crawl
+    assert crawl is not None and sorted(landed(layout)) == ["0001JPEGRGB"]
+    for key in ("0002ENDLESS", "0003BIGPNGS"):
+        assert crawl.dead[key].endswith("larger than 64.0 KiB, the most an image may be (CrawlOptions.max_image_bytes)")
+    assert server.bytes_served["/ocr/images/0002ENDLESS.jpg"] < 32 * MiB
+
+
+def test_a_local_image_over_the_cap_is_dead(tmp_path, layout):
+    (tmp_path / "images").mkdir()
+    (tmp_path / "images" / "0001JPEGRGB.jpg").write_bytes(INPUTS["0001JPEGRGB"][1] + bytes(5000))
+    (tmp_path / "dataset.json").write_text(json.dumps({"0001JPEGRGB": {"imageURL": "images/0001JPEGRGB.jpg"}}))
+    src = Source(name="ocr_vqa", url=(tmp_path / "dataset.json").as_uri(), into="ocr_vqa/images", kind="ocrvqa")
+    cap = len(INPUTS["0001JPEGRGB"][1]) + 100
+    crawl = fetch_source(src, layout, FetchOptions(crawl=CrawlOptions(max_image_bytes=cap))).crawl
+    assert crawl is not None and crawl.landed == 0
+    assert "the most an image may be" in crawl.dead["0001JPEGRGB"]
+
+
+def test_a_trickling_image_is_a_stall_that_is_retried(server, layout):
+    src = publish(server, {"0006PNGRGBA": INPUTS["0006PNGRGBA"]})
+    server.fault("/ocr/images/0006PNGRGBA.png", Fault(trickle=0.05, trickle_chunk=20))  # 161 bytes in >= 0.45 s
+    # more than the image per window: any answer that takes over 0.3 s stalls, however loaded the machine is
+    crawl_opts = CrawlOptions(backoff=0.01, pace=Pace(min_bytes=10_000, seconds=0.3))
+    crawl = fetch_source(src, layout, FetchOptions(crawl=crawl_opts)).crawl
+    assert crawl is not None and crawl.landed == 1
+    assert len(server.gets("/ocr/images/0006PNGRGBA.png")) >= 2
+
+
+def test_the_crawl_waits_as_long_as_retry_after_says(server, layout):
+    src = publish(server, {"0001JPEGRGB": INPUTS["0001JPEGRGB"]})
+    server.fault("/ocr/images/0001JPEGRGB.jpg", Fault(status=429, retry_after="2"))
+    started = time.monotonic()
+    crawl = fetch_source(src, layout, OPTS).crawl
+    assert crawl is not None and crawl.landed == 1
+    assert time.monotonic() - started >= 1.9  # OPTS' own backoff is 0.01 s
 
 
 def test_kill_mid_crawl_then_rerun_fetches_nothing_twice(server, tmp_path):

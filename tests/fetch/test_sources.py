@@ -83,6 +83,7 @@ def test_per_host_cap_is_honoured(server, layout, cap):
     sources = [source(f"s{i}", server.add(f"/s{i}.zip", data), data) for i in range(4)]
     for i in range(4):
         server.fault(f"/s{i}.zip", Fault(trickle=0.01, trickle_chunk=4_000))
+    server.gather(cap, timeout=10)  # answers wait for ``cap`` requests in flight: the overlap never hangs on timing
     report = fetch_sources(sources, layout, FetchOptions(jobs=4), host_caps={"127.0.0.1": cap})
     assert report.ok
     assert server.max_active_all == cap

@@ -2,7 +2,7 @@
 done; crawl the images of an image index (OCR-VQA)."""
 
 from llavamix.fetch.limiter import HostLimiter
-from llavamix.fetch.options import CrawlOptions, CrawlReport, Fetched, FetchOptions, FetchReport
+from llavamix.fetch.options import CrawlOptions, CrawlReport, Fetched, FetchOptions, FetchReport, Pace
 from llavamix.fetch.sources import fetch_source, fetch_sources, is_fetched
 
 __all__ = [
@@ -12,6 +12,7 @@ __all__ = [
     "FetchReport",
     "Fetched",
     "HostLimiter",
+    "Pace",
     "fetch_source",
     "fetch_sources",
     "is_fetched",

@@ -1,19 +1,20 @@
-"""The resumable download loop shared by every scheme: retries with backoff, resume, progress, verification."""
+"""The resumable download loop shared by every scheme: retries with backoff, resume, progress, verification, and
+the bounds on a transfer (no more bytes than expected, free space for the rest, a minimum pace)."""
 
 from __future__ import annotations
 
 import logging
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from llavamix.errors import ChecksumError, FetchError
+from llavamix.errors import ChecksumError, DiskSpaceError, FetchError
 from llavamix.fetch.limiter import HostLimiter
 from llavamix.fetch.options import FetchOptions
 from llavamix.fetch.part import PartFile
 from llavamix.fetch.remote import Body, Expected, RangeRejected, Refused, Remote, Transient
-from llavamix.io import human_bytes
-from llavamix.tasks import RetryPolicy
+from llavamix.fetch.stall import StallWatch
+from llavamix.io import free_bytes, human_bytes
+from llavamix.tasks import CANCEL, RetryPolicy
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +62,9 @@ class _Run:
             resumed = part.size > 0
             try:
                 self.fill(part)
+            except ChecksumError:  # the bytes belong to another version (or overran it): no use to a resume
+                part.discard()
+                raise
             except BaseException:
                 part.abandon()
                 raise
@@ -93,6 +97,8 @@ class _Run:
             part.reset()
         if self.expected.size is not None and part.size == self.expected.size:
             return  # a previous run got every byte but stopped before the rename
+        if self.expected.size is not None:
+            self.check_space(self.expected.size, part.size)
         failures = 0
         while True:
             before = part.size
@@ -118,7 +124,7 @@ class _Run:
             )
         wait = self.policy.delay(failures) if exc.retry_after is None else min(exc.retry_after, MAX_RETRY_AFTER)
         log.info("%s: %s; retry %d/%d in %.1fs", self.remote.url, exc, failures, self.options.retries, wait)
-        time.sleep(wait)
+        CANCEL.sleep(wait)  # Ctrl-C cuts a backoff short
 
     def receive(self, body: Body, part: PartFile) -> None:
         self.check_total(body)
@@ -126,11 +132,18 @@ class _Run:
             part.reset()
         if body.start == 0:
             part.remember(body.validator)
+        if self.expected.size is None and body.total is not None:
+            self.check_space(body.total, part.size)
         self.start_progress(body.total, part.size)
+        limit, watch = self.limit(body), StallWatch(self.options.pace)
         for chunk in body.chunks:
+            if part.size + len(chunk) > limit:
+                raise self.overrun(body, part.size + len(chunk))
             part.write(chunk)
             self.options.progress.advance(self.key, len(chunk))
             self.shown += len(chunk)
+            watch.feed(len(chunk))
+            CANCEL.check()  # Ctrl-C stops between chunks; the part file stays for a resume
         if body.total is not None and part.size < body.total:
             raise Transient(f"connection closed after {human_bytes(part.size)} of {human_bytes(body.total)}")
 
@@ -140,6 +153,38 @@ class _Run:
             raise ChecksumError(
                 f"{self.remote.url} is {body.total} bytes where {want} were expected; the server may be serving a "
                 f"different version (fix the catalog's size), or {manual_route(self.remote.url, self.dest)}"
+            )
+
+    def limit(self, body: Body) -> int:
+        """The most bytes the file may hold: the expected size, else the announced one, else the ceiling."""
+        for size in (self.expected.size, body.total):
+            if size is not None:
+                return size
+        return self.options.max_unknown_size
+
+    def overrun(self, body: Body, got: int) -> ChecksumError:
+        """Why a body that sent more than ``limit`` bytes is stopped (the part is then deleted)."""
+        url, where = self.remote.url, manual_route(self.remote.url, self.dest)
+        if self.expected.size is not None or body.total is not None:
+            said = "were expected" if self.expected.size is not None else "its Content-Length announced"
+            return ChecksumError(
+                f"{url} sent more than the {self.limit(body):,} bytes that {said} (stopped at {got:,}); the "
+                f"server may be serving a different version (fix the catalog's size), or {where}"
+            )
+        return ChecksumError(
+            f"{url} sent more than {human_bytes(self.options.max_unknown_size)} without announcing a size, and the "
+            f"catalog gives none; stopped and deleted the partial file. If the file really is that large, add its "
+            f"size (and md5 or sha256) to the catalog; otherwise {where}"
+        )
+
+    def check_space(self, total: int, done: int) -> None:
+        """Refuse to start a transfer the downloads folder's filesystem has no room for."""
+        need, free = total - done, free_bytes(self.dest.parent)
+        if need > free:
+            raise DiskSpaceError(
+                f"{self.dest} needs {human_bytes(need)} more ({need:,} bytes) but its filesystem has only "
+                f"{human_bytes(free)} free; free some space, or pass --downloads with a folder on a bigger disk, "
+                "then rerun (a partial download resumes)"
             )
 
     def start_progress(self, total: int | None, done: int) -> None:

@@ -64,6 +64,8 @@ class HttpRemote:
 
     def body(self, resp: requests.Response, offset: int) -> Body:
         status = resp.status_code
+        if status in (200, 206):
+            self.check_encoding(resp)
         if status == 206:
             return self.partial(resp, offset)
         if status == 200:
@@ -75,6 +77,15 @@ class HttpRemote:
         if status == 429 or status >= 500:
             raise Transient(reason, retry_after(resp.headers.get("Retry-After")))
         raise Refused(reason)
+
+    def check_encoding(self, resp: requests.Response) -> None:
+        """Refuse a body encoded despite ``Accept-Encoding: identity``: its bytes are not the file's."""
+        encoding = resp.headers.get("Content-Encoding", "").strip().lower()
+        if encoding not in ("", "identity"):
+            raise Refused(
+                f"{resp.url} answered with Content-Encoding {encoding} although identity (the file's own bytes) "
+                "was asked for; a proxy between here and the server may be compressing it"
+            )
 
     def partial(self, resp: requests.Response, offset: int) -> Body:
         first, _, total = content_range(resp.headers.get("Content-Range", ""))

@@ -1,6 +1,7 @@
 """The OCR-VQA crawl: ``dataset.json`` ({key: {"imageURL": ...}}) lists one URL per book cover; each lands as
 ``<into>/<key>.jpg`` holding JPEG bytes, written through a temporary name. By default only the keys the mix JSON
-references are crawled. Resumable (a key whose file exists is skipped); dead URLs are listed, never fatal.
+references are crawled. Resumable (a key whose file exists is skipped); dead URLs are listed, never fatal. An
+index fetched over the network yields http(s) image URLs only (``crawl.allowed_schemes``).
 
 ``fetch_image`` is the whole per-key work: the local thread pool runs it, and so can any other executor.
 """
@@ -119,7 +120,7 @@ def crawl_ocrvqa(source: Source, index: Path, layout: Layout, options: FetchOpti
     report.unknown = 0 if uses is None else sum(k not in urls for k in uses)
     todo = [Wanted(k, urls[k]) for k in keys if k not in present]
     log.info("%s: %d of %d images to crawl", source.name, len(todo), len(keys))
-    _run(todo, target, options, _collector(report, options), f"{source.name} images")
+    _run(todo, target, Crawler(options.crawl, origin=source.url), options, report)
     report.dead_records = None if uses is None else sum(n for k, n in uses.items() if k in report.dead or k not in urls)
     report.report = _write_report(report, layout, urls)
     if report.failed:
@@ -131,11 +132,8 @@ def crawl_ocrvqa(source: Source, index: Path, layout: Layout, options: FetchOpti
     return report
 
 
-def _run(
-    todo: list[Wanted], target: Path, options: FetchOptions, collect: Callable[[Outcome], None], label: str
-) -> None:
-    crawl = options.crawl
-    crawler = Crawler(crawl)
+def _run(todo: list[Wanted], target: Path, crawler: Crawler, options: FetchOptions, report: CrawlReport) -> None:
+    crawl, label = options.crawl, f"{report.source} images"
     policy = RetryPolicy(retries=crawl.retries, base_delay=crawl.backoff, retry_on=(Transient,))
     options.progress.start(label, len(todo), "files")
     try:
@@ -145,7 +143,7 @@ def _run(
             key=lambda item: item.key,
             jobs=crawl.jobs,
             retry=policy,
-            on_outcome=collect,
+            on_outcome=_collector(report, options),
         )
     finally:
         options.progress.finish(label)

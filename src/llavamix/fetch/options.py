@@ -10,6 +10,18 @@ from llavamix.tasks import NULL_PROGRESS, Progress
 
 How = Literal["downloaded", "resumed", "present", "adopted"]
 
+MiB = 1 << 20
+GiB = 1 << 30
+
+
+@dataclass(frozen=True)
+class Pace:
+    """The least a transfer must move: fewer than ``min_bytes`` in ``seconds`` is a stall, retried (a download
+    resumes where it stopped). The socket timeout alone misses a server that trickles a few bytes at a time."""
+
+    min_bytes: int = 64 * 1024
+    seconds: float = 60.0  # the default asks for ~1 KiB/s over a minute: only a stuck server misses it
+
 
 @dataclass(frozen=True)
 class CrawlOptions:
@@ -21,6 +33,8 @@ class CrawlOptions:
     retries: int = 3  # extra attempts on connection errors, timeouts, 5xx and 429
     backoff: float = 0.5  # base delay in seconds, doubled per attempt, with jitter
     timeout: float = 30.0
+    max_image_bytes: int = 64 * MiB  # a bigger answer is no book cover (an endless body, a device): dead
+    pace: Pace = field(default_factory=Pace)
 
 
 @dataclass(frozen=True)
@@ -33,6 +47,10 @@ class FetchOptions:
     max_backoff: float = 60.0
     timeout: float = 60.0  # socket connect and read timeout
     host_connections: int = 4  # parallel connections per host unless the catalog's [hosts] says otherwise
+    pace: Pace = field(default_factory=Pace)  # slower than this is a stall: the download reconnects and resumes
+    # a file whose size neither the catalog, the remote nor a Content-Length gives stops here, so an endless body
+    # cannot fill the disk (the real sources without a catalog size are around 10 GB at most)
+    max_unknown_size: int = 64 * GiB
     progress: Progress = NULL_PROGRESS
     crawl: CrawlOptions = field(default_factory=CrawlOptions)
 
