@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.fs import SmallDisk, tiny_disks
 from tests.mixdata import write_images, write_mix
 
 
@@ -17,3 +19,10 @@ def mix(tmp_path: Path) -> Path:
 @pytest.fixture
 def root(tmp_path: Path) -> Path:
     return write_images(tmp_path / "data")
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[SmallDisk]:
+    """Real tiny tmpfs filesystems (see ``tests.fs.tiny_disks``); skips where mounting is not permitted."""
+    with tiny_disks(tmp_path) as mount:
+        yield mount

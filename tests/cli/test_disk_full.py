@@ -9,13 +9,13 @@ import errno
 import os
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from llavamix.cli import describe_os_error
 from llavamix.layout import MIX_JSON
+from tests.fs import SmallDisk
 from tests.prepare.conftest import SAMPLE_DIR
 
 SAMPLE_MIX = SAMPLE_DIR / "mix1m" / MIX_JSON.name  # 118 KB
@@ -50,25 +50,6 @@ def run_cli(*args: str | Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(cmd, capture_output=True, text=True, timeout=TIMEOUT, env={**os.environ, "COLUMNS": "300"})
 
 
-@pytest.fixture
-def small_disk(tmp_path: Path) -> Iterator[Callable[[str], Path]]:
-    """``small_disk("size=64k")``: a fresh tmpfs with those mount options; skips where mounting is not allowed."""
-    mounted: list[Path] = []
-
-    def mount(options: str) -> Path:
-        where = tmp_path / f"disk{len(mounted)}"
-        where.mkdir()
-        done = subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(where)], capture_output=True)
-        if done.returncode != 0:
-            pytest.skip(f"cannot mount a tmpfs here: {done.stderr.decode().strip()}")
-        mounted.append(where)
-        return where
-
-    yield mount
-    for where in mounted:
-        subprocess.run(["umount", "-l", str(where)], check=False, timeout=TIMEOUT)
-
-
 def one_error_line(proc: subprocess.CompletedProcess[str]) -> str:
     assert proc.returncode == 1, proc.stderr
     assert "Traceback" not in proc.stderr
@@ -77,8 +58,8 @@ def one_error_line(proc: subprocess.CompletedProcess[str]) -> str:
     return lines[0]
 
 
-def test_index_on_a_full_disk_names_the_place_and_its_free_space(small_disk: Callable[[str], Path]) -> None:
-    disk = small_disk("size=64k")
+def test_index_on_a_full_disk_names_the_place_and_its_free_space(small_disk: SmallDisk) -> None:
+    disk = small_disk("64k")
     out = disk / "mix.idx"
     line = one_error_line(run_cli("index", SAMPLE_MIX, "--out", out))
     assert line.startswith(f"error: disk full: {out} has ")
@@ -86,10 +67,8 @@ def test_index_on_a_full_disk_names_the_place_and_its_free_space(small_disk: Cal
     assert list(disk.iterdir()) == [], "a partial index was left behind"
 
 
-def test_report_on_a_disk_without_inodes_names_the_file(
-    mix: Path, root: Path, small_disk: Callable[[str], Path]
-) -> None:
-    disk = small_disk("size=1m,nr_inodes=1")  # the mount's own folder takes the only inode: no file fits
+def test_report_on_a_disk_without_inodes_names_the_file(mix: Path, root: Path, small_disk: SmallDisk) -> None:
+    disk = small_disk("1m", inodes=1)  # the mount's own folder takes the only inode: no file fits
     report = disk / "report.json"
     line = one_error_line(run_cli("verify", mix, "--root", root, "--report", report))
     assert line.startswith(f"error: disk full writing {report}: its filesystem has ")

@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import io
-import shutil
-import subprocess
 import tarfile
 import zipfile
-from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -98,28 +95,3 @@ def downloads(layout: Layout) -> Path:
     assert layout.downloads is not None
     layout.downloads.mkdir(parents=True)
     return layout.downloads
-
-
-SmallDisk = Callable[[str, int], Path]  # (size such as "4m", inode count) -> the mounted folder
-
-
-@pytest.fixture
-def small_disk(tmp_path: Path) -> Iterator[SmallDisk]:
-    """Mount real, tiny tmpfs filesystems under ``tmp_path`` (skips where mounting is not permitted)."""
-    mounted: list[Path] = []
-
-    def mount(size: str, inodes: int) -> Path:
-        folder = tmp_path / f"disk{len(mounted)}"
-        folder.mkdir()
-        options = f"size={size},nr_inodes={inodes},mode=0755"
-        if shutil.which("mount") is None:
-            pytest.skip("no mount command to make a small filesystem")
-        done = subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(folder)], capture_output=True)
-        if done.returncode != 0:
-            pytest.skip(f"cannot mount a tmpfs here ({done.stderr.decode(errors='replace').strip()})")
-        mounted.append(folder)
-        return folder
-
-    yield mount
-    for folder in mounted:
-        subprocess.run(["umount", "-l", str(folder)], check=True)

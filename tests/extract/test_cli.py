@@ -11,7 +11,8 @@ import warnings
 import zipfile
 from pathlib import Path
 
-from tests.extract.conftest import SmallDisk, blob, make_zip
+from tests.extract.conftest import blob, make_zip
+from tests.fs import SmallDisk
 
 
 def prepare(tmp_path: Path, archive: Path, root: Path) -> subprocess.CompletedProcess[str]:

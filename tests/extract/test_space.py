@@ -13,7 +13,8 @@ from llavamix.errors import DiskSpaceError
 from llavamix.extract import ExtractOptions, extract_source, space
 from llavamix.extract.archives import gzip_size_estimate
 from llavamix.layout import Layout
-from tests.extract.conftest import SmallDisk, blob, make_zip, source, tar_of, tree
+from tests.extract.conftest import blob, make_zip, source, tar_of, tree
+from tests.fs import SmallDisk
 
 MIB = 1 << 20
 BLOCK = 4096

@@ -4,35 +4,18 @@ endless read."""
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import signal
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from tests.fs import no_hang
 
 pytest.importorskip("torch")
 
 from llavamix.errors import BadSampleError
 from llavamix.loader import LlavaNextDataset
-
-
-@contextlib.contextmanager
-def no_hang(seconds: int = 20) -> Iterator[None]:
-    """Turn a blocking call (a FIFO's open) into a failure instead of a test run that never ends."""
-
-    def fail(signum: int, frame: object) -> None:
-        raise TimeoutError(f"blocked for {seconds} s")
-
-    previous = signal.signal(signal.SIGALRM, fail)
-    signal.alarm(seconds)
-    try:
-        yield
-    finally:
-        signal.alarm(0)
-        signal.signal(signal.SIGALRM, previous)
 
 
 @pytest.fixture

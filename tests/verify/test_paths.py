@@ -3,36 +3,18 @@ regular files are read, so a FIFO or a link to a device is `missing`, never a ha
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import signal
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from llavamix.records.imagefile import locate_image
 from llavamix.verify.images import inspect_image
+from tests.fs import no_hang
 from tests.verify.conftest import image_files, record, write_mix
-
-
-@contextlib.contextmanager
-def no_hang(seconds: int = 20) -> Iterator[None]:
-    """Turn a blocking call (a FIFO's open) into a failure instead of a test run that never ends."""
-
-    def fail(signum: int, frame: object) -> None:
-        raise TimeoutError(f"blocked for {seconds} s")
-
-    previous = signal.signal(signal.SIGALRM, fail)
-    signal.alarm(seconds)
-    try:
-        yield
-    finally:
-        signal.alarm(0)
-        signal.signal(signal.SIGALRM, previous)
 
 
 def run_verify(mix: Path, root: Path, *extra: str) -> subprocess.CompletedProcess[str]:
