@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from llavamix import io
 from llavamix.errors import ConfigError
 from llavamix.io import (
     atomic_write_bytes,
@@ -63,3 +64,20 @@ def test_free_bytes_and_sync_accept_paths_not_created_yet(tmp_path: Path) -> Non
 @pytest.mark.parametrize(("n", "text"), [(0, "0 B"), (1536, "1.5 KiB"), (3 * 1024**3, "3.0 GiB")])
 def test_human_bytes(n: int, text: str) -> None:
     assert human_bytes(n) == text
+
+
+def test_hashing_a_file_stops_at_the_first_check_that_raises(tmp_path: Path) -> None:
+    path = tmp_path / "big.bin"
+    path.write_bytes(b"x" * (3 * io.CHUNK + 5))
+    seen: list[int] = []
+
+    def check() -> None:
+        seen.append(1)
+        if len(seen) == 2:
+            raise KeyboardInterrupt("stop")
+
+    h = hashlib.sha256()
+    with pytest.raises(KeyboardInterrupt, match="stop"):
+        io.update_from_file(h, path, check=check)
+    assert len(seen) == 2  # checked before each chunk, and nothing read after the stop
+    assert h.hexdigest() == hashlib.sha256(b"x" * io.CHUNK).hexdigest()

@@ -11,7 +11,7 @@ import os
 import shutil
 import stat
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO
 
@@ -166,12 +166,22 @@ def hash_file(path: Path, algo: str, *, start: int = 0) -> str:
     return h.hexdigest()
 
 
-def update_from_file(h: hashlib._Hash, path: Path, *, stop: int | None = None, start: int = 0) -> None:
-    """Feed bytes ``[start, stop)`` of ``path`` into hasher ``h``."""
+def update_from_file(
+    h: hashlib._Hash,
+    path: Path,
+    *,
+    stop: int | None = None,
+    start: int = 0,
+    check: Callable[[], None] | None = None,
+) -> None:
+    """Feed bytes ``[start, stop)`` of ``path`` into hasher ``h``; ``check`` runs before each chunk (a stop request
+    raises there, so hashing a 30 GB file does not hold up Ctrl-C)."""
     with open(path, "rb") as fh:
         fh.seek(start)
         remaining = None if stop is None else stop - start
         while remaining is None or remaining > 0:
+            if check is not None:
+                check()
             want = CHUNK if remaining is None else min(CHUNK, remaining)
             chunk = fh.read(want)
             if not chunk:

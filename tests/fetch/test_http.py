@@ -5,6 +5,7 @@ from __future__ import annotations
 import email.utils
 import hashlib
 import time
+from pathlib import Path
 
 import pytest
 
@@ -12,8 +13,9 @@ from llavamix.errors import ChecksumError, FetchError
 from llavamix.fetch import FetchOptions, fetch_source
 from llavamix.fetch import download as download_mod
 from llavamix.fetch.http import content_range, retry_after
-from llavamix.fetch.part import validator_path
-from llavamix.io import part_path
+from llavamix.fetch.part import PartFile, validator_path
+from llavamix.io import CHUNK, part_path
+from llavamix.tasks import CANCEL, Cancelled
 from tests.fetch.conftest import FAST, RecordingProgress, leftovers, payload, source
 from tests.httpserver import LAST_MODIFIED, Fault
 
@@ -219,3 +221,15 @@ def test_header_parsers():
     assert retry_after("120") == 120.0
     assert retry_after("Wed, 01 Jan 2020 00:00:00 GMT") == 0.0
     assert retry_after("soon") is None
+
+
+def test_a_stop_request_interrupts_rehashing_a_resumed_part(tmp_path: Path) -> None:
+    dest = tmp_path / "file.bin"
+    part_path(dest).write_bytes(b"y" * (2 * CHUNK))
+    CANCEL.cancel()
+    try:
+        with pytest.raises(Cancelled):
+            PartFile(dest, "sha256")
+    finally:
+        CANCEL.clear()
+    assert part_path(dest).stat().st_size == 2 * CHUNK  # the bytes stay for the next run

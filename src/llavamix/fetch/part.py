@@ -8,6 +8,7 @@ import threading
 from pathlib import Path
 
 from llavamix.io import atomic_write_text, commit, new_hasher, part_path, update_from_file
+from llavamix.tasks import CANCEL
 
 VALIDATOR_SUFFIX = ".part.validator"
 QUEUE_CHUNKS = 64  # chunks waiting to be hashed; bounds the memory a slow hash can hold
@@ -64,7 +65,7 @@ class PartFile:
             return None
         h = new_hasher(self.algo)
         if self.size:
-            update_from_file(h, self.path, stop=self.size)  # the resumed prefix counts too
+            update_from_file(h, self.path, stop=self.size, check=CANCEL.check)  # the resumed prefix counts too
         return BackgroundHash(h)
 
     def write(self, chunk: bytes) -> None:

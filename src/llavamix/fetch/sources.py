@@ -18,7 +18,7 @@ from llavamix.fetch.part import validator_path
 from llavamix.fetch.remote import Expected, Refused, Remote
 from llavamix.io import CHUNK, atomic_write_text, ensure_writable, new_hasher, part_path
 from llavamix.layout import Layout
-from llavamix.tasks import run_tasks
+from llavamix.tasks import CANCEL, run_tasks
 
 log = logging.getLogger(__name__)
 
@@ -164,6 +164,7 @@ def _hash_with_progress(path: Path, algo: str, key: str, options: FetchOptions) 
     try:
         with open(path, "rb") as fh:
             while chunk := fh.read(CHUNK):
+                CANCEL.check()  # hashing a hand-placed 30 GB file must not hold up Ctrl-C
                 h.update(chunk)
                 options.progress.advance(key, len(chunk))
     finally:
