@@ -152,7 +152,7 @@ MUTANTS: tuple[Mutant, ...] = (
 def run_mutant(m: Mutant, scratch: Path, timeout: float) -> str:
     """'killed', 'survived' or 'timeout' (counted as killed: the suite noticed something)."""
     target = scratch / "src" / "llavamix" / m.module
-    original = (PKG / m.module).read_text(encoding="utf-8")
+    original = target.read_text(encoding="utf-8")
     target.write_text(original.replace(m.find, m.replace, 1), encoding="utf-8")
     env = {**os.environ, "PYTHONPATH": f"{scratch / 'src'}{os.pathsep}{REPO}"}
     cmd = [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", *m.tests]
