@@ -54,7 +54,13 @@ MUTANTS: tuple[Mutant, ...] = (
     M("retry-after-ignored", "fetch/http.py", 'retry_after(resp.headers.get("Retry-After"))', "None", FETCH),
     M("range-offset-unchecked", "fetch/http.py", "if first != offset:", "if False:", FETCH),
     M("strong-etag-only", "fetch/http.py", 'not etag.startswith("W/")', "True", FETCH),
-    M("resume-hash-skips-prefix", "fetch/part.py", "update_from_file(h, self.path, stop=self.size)", "pass", FETCH),
+    M(
+        "resume-hash-skips-prefix",
+        "fetch/part.py",
+        "update_from_file(h, self.path, stop=self.size, check=CANCEL.check)",
+        "pass",
+        FETCH,
+    ),
     M("commit-not-atomic", "io.py", "os.replace(tmp, path)", "shutil.copyfile(tmp, path)", ("tests/test_io.py",)),
     # --- archive safety and layout -------------------------------------------------------------------------
     M("layout-allows-absolute", "layout.py", 'if value.startswith("/"):', "if False:", ("tests/catalog", *VERIFY)),
