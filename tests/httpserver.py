@@ -49,6 +49,8 @@ class Fault:
     extra: int = 0  # bytes sent after the file's end, without a Content-Length (huge = an endless body)
     length: int | None = None  # the Content-Length announced instead of the true one (the body is the file)
     encoding: str | None = None  # "gzip": answer 200 with the whole file gzip-compressed, Content-Encoding says so
+    no_length: bool = False  # send no Content-Length: the body (the file) ends when the connection closes
+    range_from: int | None = None  # answer a Range request with 206 from this byte instead (Content-Range says so)
     repeat: bool = False  # applies to every GET, never used up
 
 
@@ -273,12 +275,12 @@ class _Handler(BaseHTTPRequestHandler):
             return 0, size - 1, 200
         if not m.group(1):  # suffix range: the last N bytes
             return max(0, size - int(m.group(2))), size - 1, 206
-        first = int(m.group(1))
+        first = int(m.group(1)) if fault.range_from is None else fault.range_from
         last = min(size - 1, int(m.group(2))) if m.group(2) else size - 1
         return (first, last, 206) if first < size and first <= last else (0, 0, 416)
 
     def file_headers(self, entry: Entry, first: int, last: int, status: int, fault: Fault) -> None:
-        if fault.extra:  # no length: the body ends when the connection closes, so nothing says it is too long
+        if fault.extra or fault.no_length:  # no length: the body ends when the connection closes
             self.send_header("Connection", "close")
             self.close_connection = True
         else:

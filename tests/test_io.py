@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 from pathlib import Path
 
 import pytest
@@ -81,3 +82,23 @@ def test_hashing_a_file_stops_at_the_first_check_that_raises(tmp_path: Path) -> 
         io.update_from_file(h, path, check=check)
     assert len(seen) == 2  # checked before each chunk, and nothing read after the stop
     assert h.hexdigest() == hashlib.sha256(b"x" * io.CHUNK).hexdigest()
+
+
+@pytest.mark.parametrize("kind", ["fifo", "device", "folder"])
+def test_only_regular_files_are_opened_and_a_fifo_never_blocks(tmp_path: Path, kind: str) -> None:
+    path = tmp_path / "image.jpg"
+    if kind == "fifo":
+        os.mkfifo(path)
+    elif kind == "device":
+        path.symlink_to("/dev/zero")
+    else:
+        path.mkdir()
+    expected = {"fifo": "a FIFO", "device": "a character device", "folder": "a folder"}[kind]
+    with pytest.raises(io.NotRegularFileError, match=rf"not a regular file \({expected}\)"):
+        io.read_regular(path)  # a FIFO without a writer would block a plain open() forever
+
+
+def test_read_regular_reads_a_regular_file_through_a_link(tmp_path: Path) -> None:
+    (tmp_path / "real.bin").write_bytes(b"abc")
+    (tmp_path / "link.bin").symlink_to(tmp_path / "real.bin")
+    assert io.read_regular(tmp_path / "link.bin") == b"abc"

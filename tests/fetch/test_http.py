@@ -7,6 +7,7 @@ import hashlib
 import time
 from pathlib import Path
 
+import msgspec
 import pytest
 
 from llavamix.errors import ChecksumError, FetchError
@@ -72,6 +73,33 @@ def test_a_real_download_records_its_validator_and_a_changed_file_restarts(serve
     assert got.path.read_bytes() == new, "the old version's bytes were spliced with the new one's"
     resume = server.gets("/a.zip")[1]
     assert (resume.headers["Range"], resume.headers["If-Range"], resume.status) == ("bytes=100000-", recorded, 200)
+
+
+def test_a_206_from_another_offset_is_not_spliced(server, layout):
+    src = source("a", server.add("/a.zip", DATA), checksum=None, size=False)  # nothing else would notice
+    server.fault("/a.zip", Fault(drop_after=100_000), Fault(range_from=40_000))
+    got = fetch_source(src, layout, FAST)
+    assert got.path.read_bytes() == DATA
+    assert server.ranges("/a.zip") == [None, "bytes=100000-", None]  # refused the odd range, then from zero
+
+
+def test_a_weak_etag_is_never_sent_as_if_range(server, layout):
+    src = source("a", server.add("/a.zip", DATA, etag='W/"v1"'), DATA)
+    server.fault("/a.zip", Fault(drop_after=100_000))
+    got = fetch_source(src, layout, FAST)
+    assert got.path.read_bytes() == DATA
+    # If-Range needs a strong validator (RFC 9110 13.1.5): the weak ETag is skipped for Last-Modified
+    assert server.gets("/a.zip")[1].headers["If-Range"] == LAST_MODIFIED
+
+
+def test_a_body_without_length_shorter_than_the_catalog_size_is_refused(server, layout):
+    src = source("a", server.add("/a.zip", DATA), DATA, checksum=None)
+    src = msgspec.structs.replace(src, size=len(DATA) + 10)
+    server.fault("/a.zip", Fault(no_length=True, repeat=True))
+    with pytest.raises(ChecksumError, match=rf"{len(DATA)} bytes where {len(DATA) + 10} were expected"):
+        fetch_source(src, layout, FAST)
+    assert not layout.download_path("a", "a.zip").exists()
+    assert not layout.marker("a", "fetch").exists()
 
 
 def test_server_ignoring_range_restarts_from_zero(server, layout):
