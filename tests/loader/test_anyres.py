@@ -12,22 +12,37 @@ from llava import mm_utils
 from PIL import Image
 
 from llavamix.loader.anyres import best_resolution, fitted_size, grid_shape, paste_offset, tile_counts
-from llavamix.loader.config import DEFAULT_GRID_PINPOINTS
+from llavamix.records.anyres import DEFAULT_PINPOINTS
 
-PINPOINTS = [list(p) for p in DEFAULT_GRID_PINPOINTS]
+PINPOINTS = [list(p) for p in DEFAULT_PINPOINTS]
 sizes = st.tuples(st.integers(1, 5000), st.integers(1, 5000))
 
 
 @given(sizes)
 def test_best_resolution_matches_reference(size):
-    assert best_resolution(size, DEFAULT_GRID_PINPOINTS) == mm_utils.select_best_resolution(size, PINPOINTS)
+    assert best_resolution(size, DEFAULT_PINPOINTS) == mm_utils.select_best_resolution(size, PINPOINTS)
+
+
+# Grids users configure (image_grid_pinpoints), in orders where the first pinpoint is not the least wasteful
+GRIDS = [
+    tuple(reversed(DEFAULT_PINPOINTS)),
+    ((672, 672), (336, 672), (672, 336)),
+    ((1008, 1008), (336, 336), (672, 672), (336, 1008)),
+]
+
+
+@given(sizes, st.sampled_from(GRIDS))
+@example((100, 100), GRIDS[1])  # every pinpoint keeps all pixels: only the least waste decides
+@example((300, 200), GRIDS[2])
+def test_best_resolution_matches_reference_on_other_grids(size, grid):
+    assert best_resolution(size, grid) == tuple(mm_utils.select_best_resolution(size, [list(p) for p in grid]))
 
 
 @settings(max_examples=60, deadline=None)
 @given(st.tuples(st.integers(1, 3000), st.integers(1, 3000)))
 def test_fitted_size_and_offset_match_reference(size):
     """Where resize_and_pad_image pastes a white image on its black canvas is the fitted size and the offset."""
-    target = best_resolution(size, DEFAULT_GRID_PINPOINTS)
+    target = best_resolution(size, DEFAULT_PINPOINTS)
     canvas = mm_utils.resize_and_pad_image(Image.new("RGB", size, (255, 255, 255)), target)
     assert canvas.size == target
     left, top, right, bottom = canvas.getbbox()
@@ -38,7 +53,7 @@ def test_fitted_size_and_offset_match_reference(size):
 
 @given(sizes)
 def test_grid_shape_matches_reference(size):
-    assert grid_shape(size, DEFAULT_GRID_PINPOINTS, 336) == mm_utils.get_anyres_image_grid_shape(size, PINPOINTS, 336)
+    assert grid_shape(size, DEFAULT_PINPOINTS, 336) == mm_utils.get_anyres_image_grid_shape(size, PINPOINTS, 336)
 
 
 def _patches(size):
