@@ -570,6 +570,9 @@ def source_table(src: Source, file_name: str, data: bytes) -> str:
     }
     if src.academic_only:
         keys["academic_only"] = True
+    for key in ("needs", "image_prefixes", "spellings"):  # the recipe's data, as the default catalog has it
+        if getattr(src, key):
+            keys[key] = [list(v) if isinstance(v, tuple) else v for v in getattr(src, key)]
     if src.name in ARCHIVES:
         keys["images"] = len(ARCHIVES[src.name][1])
     return "[[source]]\n" + "".join(f"{k} = {_toml_value(v)}\n" for k, v in keys.items())

@@ -42,6 +42,7 @@ FETCH = ("tests/fetch", "tests/test_io.py")
 EXTRACT = ("tests/extract",)
 VERIFY = ("tests/verify", "tests/cli/test_bad_input.py")
 PACK = ("tests/pack",)
+RULES = ("tests/records", "tests/verify", "tests/pack")
 LOADER = ("tests/loader",)
 
 MUTANTS: tuple[Mutant, ...] = (
@@ -75,17 +76,27 @@ MUTANTS: tuple[Mutant, ...] = (
         "return set()",
         VERIFY,
     ),
+    M("fast-path-skips-blank", "records/rules.py", "all(map(str.strip, values))", "True", RULES),
+    M(
+        "alternation-off-by-one",
+        "records/rules.py",
+        '("human" if (j - start) % 2 == 0 else "gpt")',
+        '("human" if (j - start) % 2 == 1 else "gpt")',
+        RULES,
+    ),
+    M("null-image-accepted", "records/rules.py", "if image is None:", "if False:", RULES),
+    M("two-image-tokens-accepted", "records/rules.py", "if total != 1:", "if total > 2:", RULES),
     # --- pack -------------------------------------------------------------------------------------------------
     M("pack-reuses-stale-shard", "pack/run.py", "before.get(shard) == now[shard]", "True", PACK),
     M("pack-digest-ignores-image", "pack/digest.py", "stat.st_size, stat.st_mtime_ns, stat.st_ino", "0, 0, 0", PACK),
     M(
         "pack-tar-not-atomic",
-        "pack/webdataset.py",
+        "formats/webdataset.py",
         "with atomic_writer(path) as fh,",
         "with open(path, 'wb') as fh,",
         PACK,
     ),
-    M("pack-parquet-not-atomic", "pack/parquet.py", "tmp = part_path(path)", "tmp = path", PACK),
+    M("pack-parquet-not-atomic", "formats/parquet.py", "tmp = part_path(path)", "tmp = path", PACK),
     M("image-outside-root-read", "records/imagefile.py", "if problem is not None:", "if False:", (*PACK, *VERIFY)),
     M("image-fifo-read", "records/imagefile.py", "if not stat.S_ISREG(st.st_mode):", "if False:", (*PACK, *VERIFY)),
     M("image-empty-accepted", "records/imagefile.py", "if st.st_size == 0:", "if False:", (*PACK, *VERIFY)),

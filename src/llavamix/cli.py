@@ -649,8 +649,8 @@ def index_cmd(mix: Path, out: Path, jobs: int) -> None:
     type=click.Choice(["fail", "skip"]),
     default="fail",
     show_default=True,
-    help="A record that cannot be packed (image missing, empty, not a regular file or outside the root; null "
-    "image; malformed): stop before writing "
+    help="A record that cannot be packed (any error of verify's quick checks: bad roles, turns not alternating, "
+    "image missing, empty, not a regular file or outside the root, ...): stop before writing "
     "anything, or leave it out and list it in the manifest.",
 )
 @handle_errors

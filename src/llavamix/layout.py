@@ -6,6 +6,7 @@ The tree is the one the Open-LLaVA-NeXT training scripts read with ``--image_fol
 from __future__ import annotations
 
 import posixpath
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -19,35 +20,12 @@ PRETRAIN_JSON = PurePosixPath("llava/llava_pretrain/blip_laion_cc_sbu_558k.json"
 PRETRAIN_ADD_PATH_JSON = PurePosixPath("llava/llava_pretrain/blip_laion_cc_sbu_558k_add-path.json")
 PRETRAIN_IMAGES = PurePosixPath("llava/llava_pretrain/images")
 
-# Leading path components of the mix JSON's ``image`` values -> the catalog source that provides them.
-PREFIX_SOURCES: dict[str, str] = {
-    "coco/train2017": "coco",
-    "gqa/images": "gqa",
-    "textvqa/train_images": "textvqa",
-    "vg/VG_100K": "vg1",
-    "vg/VG_100K_2": "vg2",
-    "llava/llava_pretrain/images": "llava-pretrain-images",
-    "sam/images": "sam",
-    "ocr_vqa/images": "ocr_vqa",
-    "web-celebrity/images": "web-celebrity",
-    "web-landmark/images": "web-landmark",
-    "wikiart/images": "wikiart",
-    "share_textvqa/images": "share_textvqa",
-    "allava_vflan/images": "allava_vflan",
-    "ai2d/images": "vqa_collection",
-    "chatqa/train/png": "vqa_collection",
-    "chartqa/train/png": "vqa_collection",
-    "docvqa/train/documents": "vqa_collection",
-    "dvqa/images": "vqa_collection",
-    "geoqa+/images": "vqa_collection",
-    "synthdog-en/images": "vqa_collection",
-}
 
-
-def image_prefix(image: str) -> str:
-    """The known folder prefix of a mix ``image`` path, else its first component (``'?'`` if none)."""
+def image_prefix(image: str, prefixes: Iterable[str]) -> str:
+    """The longest of ``prefixes`` (folders, e.g. the catalog's ``image_prefixes``) that a mix ``image`` path lies
+    under, else its first component (``'?'`` if none)."""
     best = ""
-    for prefix in PREFIX_SOURCES:
+    for prefix in prefixes:
         if image.startswith(prefix + "/") and len(prefix) > len(best):
             best = prefix
     if best:

@@ -1,8 +1,10 @@
 """The composition root of acquisition: fetch -> extract -> fix-ups -> quick verify, and the status of a data root.
 
-Each source runs as one resumable task (download, then extract), so downloads and extractions of different
-sources overlap, a failed source never stops the others, and a rerun skips what finished. Both entry points that
-write (``prepare``, ``fetch_missing``) hold the lock of the data root and of the downloads folder while they run.
+Each source runs as one resumable task of the one task loop: its recipe (``llavamix.recipes``, picked by the
+source's kind) fetches it, then lays it out. Downloads and extractions of different sources overlap, a failed
+source never stops the others, a rerun skips what finished, and a source starts only once the sources it
+``needs`` are laid out (a source whose need failed is not run). Both entry points that write (``prepare``,
+``fetch_missing``) hold the lock of the data root and of the downloads folder while they run.
 """
 
 from __future__ import annotations
@@ -10,22 +12,20 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
-from llavamix import extract, fetch, lock, mix, verify
+from llavamix import extract, fetch, lock, mix, recipes, verify
 from llavamix.catalog import Catalog, Source, resolve_names
 from llavamix.io import PART_SUFFIX, ensure_writable
 from llavamix.layout import MIX_JSON, Layout
-from llavamix.tasks import CANCEL, NULL_PROGRESS, Outcome, Progress, run_tasks
+from llavamix.tasks import NULL_PROGRESS, Outcome, Progress, run_tasks
 
 log = logging.getLogger(__name__)
 
 State = Literal["present", "partial", "missing"]
-MIX_KIND, CRAWL_KIND = "mix_json", "ocrvqa"
 
 
 @dataclass(frozen=True)
@@ -68,22 +68,25 @@ class PrepareReport:
 def prepare(
     catalog: Catalog, names: Sequence[str], root: Path, options: PrepareOptions = PrepareOptions()
 ) -> PrepareReport:
-    """Bring every named source (default: all) to its final place under ``root``; idempotent and resumable.
+    """Bring every named source (default: all), and what it needs, to its final place under ``root``; idempotent
+    and resumable.
 
     Raises InUseError at once when another run holds the root or the downloads folder.
     """
     layout = Layout(root, options.downloads)
-    sources = resolve_names(catalog, list(names))
+    sources = catalog.with_needs(resolve_names(catalog, list(names)))
     with writing(layout):
         return _prepare(catalog, sources, layout, options)
 
 
 def _prepare(catalog: Catalog, sources: list[Source], layout: Layout, options: PrepareOptions) -> PrepareReport:
     root = layout.root
-    acquire = _Acquire(catalog, sources, layout, options)
-    report = run_tasks(sources, acquire, key=lambda s: s.name, jobs=options.jobs, is_done=acquire.is_done)
+    acquire = _Acquire(catalog, layout, options)
+    report = run_tasks(
+        sources, acquire, key=lambda s: s.name, jobs=options.jobs, is_done=acquire.is_done, needs=lambda s: s.needs
+    )
     results = [_source_result(o, sources, layout) for o in report.outcomes]
-    aliases = fix_layout(root)
+    aliases = fix_layout(root, catalog.spellings)
     add_path = mix.write_add_path(root)
     checked = _quick_verify(root, options) if options.verify else None
     return PrepareReport(root, results, aliases, checked, add_path, acquire.crawls)
@@ -105,66 +108,48 @@ def writing(layout: Layout) -> Iterator[None]:
 
 
 class _Acquire:
-    """One source's task: download, then extract. A crawl (OCR-VQA) waits for the mix JSON it picks keys from
-    when that is being acquired in the same run; catalog order puts the mix first, so it is never left waiting
-    on a task that has not started."""
+    """One source's task: its recipe fetches it, then lays it out; crawl reports are kept for the summary."""
 
-    def __init__(self, catalog: Catalog, sources: list[Source], layout: Layout, options: PrepareOptions) -> None:
-        self.layout, self.options = layout, options
-        self.fetch_options = replace(options.fetch, progress=options.progress)
-        self.limiter = fetch.HostLimiter(catalog.hosts, self.fetch_options.host_connections)
-        self.extract_options = extract.ExtractOptions(keep_archive=options.keep_archives, progress=options.progress)
+    def __init__(self, catalog: Catalog, layout: Layout, options: PrepareOptions) -> None:
+        fetch_options = replace(options.fetch, progress=options.progress)
+        self.ctx = recipes.Context(
+            catalog,
+            layout,
+            fetch_options,
+            extract.ExtractOptions(keep_archive=options.keep_archives, progress=options.progress),
+            fetch.HostLimiter(catalog.hosts, fetch_options.host_connections),
+        )
         self.crawls: dict[str, fetch.CrawlReport] = {}
-        self.mix_ready = threading.Event()
-        if not _mix_comes_first(sources, lambda s: extract.is_extracted(s, layout)):
-            self.mix_ready.set()
 
     def is_done(self, src: Source) -> bool:
-        return _laid_out(src, self.layout, self.options.fetch.crawl.all_keys)
+        return recipes.is_done(src, self.ctx)
 
     def __call__(self, src: Source) -> extract.Extracted:
-        if src.kind == CRAWL_KIND:
-            while not self.mix_ready.wait(0.5):
-                CANCEL.check()  # a stop request must not leave this task waiting
-        try:
-            fetched = fetch.fetch_source(src, self.layout, self.fetch_options, limiter=self.limiter)
-            if fetched.crawl is not None:
-                self.crawls[src.name] = fetched.crawl
-            return extract.extract_source(src, fetched.path, self.layout, self.extract_options)
-        finally:
-            if src.kind == MIX_KIND:  # laid out, or failed: either way a waiting crawl may go on
-                self.mix_ready.set()
-
-
-def _laid_out(src: Source, layout: Layout, all_keys: bool) -> bool:
-    if src.kind == CRAWL_KIND and all_keys:
-        return False  # a finished crawl of the mix's keys is not one of every key
-    return extract.is_extracted(src, layout)
+        fetched = recipes.run_fetch(src, self.ctx)
+        if fetched.crawl is not None:
+            self.crawls[src.name] = fetched.crawl
+        return recipes.run_lay_out(src, fetched.path, self.ctx)
 
 
 def fetch_missing(
     catalog: Catalog, names: Sequence[str], layout: Layout, options: fetch.FetchOptions
 ) -> tuple[fetch.FetchReport, list[str]]:
-    """Fetch the named sources that are not laid out yet; returns the report and the names skipped as laid out.
+    """Fetch the named sources that are not laid out yet, each through its recipe's fetch hook; returns the report
+    and the names skipped as laid out.
 
     A source ``prepare`` already extracted has no archive to keep any more; downloading it again would only
     cost time and disk.
     """
     sources = resolve_names(catalog, list(names))
+    ctx = recipes.Context(catalog, layout, options)
+
+    def fetch_one(src: Source, limiter: fetch.HostLimiter) -> fetch.Fetched:
+        return recipes.run_fetch(src, replace(ctx, limiter=limiter))
+
     with writing(layout):
-        skipped = [s.name for s in sources if _laid_out(s, layout, options.crawl.all_keys)]
+        skipped = [s.name for s in sources if recipes.is_done(s, ctx)]
         todo = [s for s in sources if s.name not in skipped]
-        return fetch.fetch_sources(todo, layout, options, catalog.hosts), skipped
-
-
-def _mix_comes_first(sources: list[Source], done: Callable[[Source], bool]) -> bool:
-    """Whether an unfinished mix JSON source precedes the first crawl source (so a crawl must wait for it)."""
-    for src in sources:
-        if src.kind == CRAWL_KIND:
-            return False
-        if src.kind == MIX_KIND and not done(src):
-            return True
-    return False
+        return fetch.fetch_sources(todo, layout, options, catalog.hosts, fetch_one=fetch_one), skipped
 
 
 def _source_result(outcome: Outcome[extract.Extracted], sources: list[Source], layout: Layout) -> SourceResult:
@@ -174,9 +159,10 @@ def _source_result(outcome: Outcome[extract.Extracted], sources: list[Source], l
     return SourceResult(outcome.key, outcome.status, outcome.error, outcome.value)
 
 
-def fix_layout(root: Path) -> list[mix.Alias]:
-    """Create the aliases the mix JSON and the training scripts need for whatever is laid out under ``root``."""
-    return mix.fix_spellings(root)
+def fix_layout(root: Path, spellings: Sequence[tuple[str, str]] = ()) -> list[mix.Alias]:
+    """Create the aliases the mix JSON and the training scripts need for whatever is laid out under ``root``;
+    ``spellings``: the catalog's pairs of folder names that mean one folder."""
+    return mix.fix_spellings(root, spellings)
 
 
 def _quick_verify(root: Path, options: PrepareOptions) -> verify.VerifyReport | None:

@@ -20,7 +20,7 @@ from PIL import Image
 import llavamix.catalog
 from llavamix.catalog import Catalog, Source, load_catalog
 from llavamix.io import hash_file
-from llavamix.layout import PREFIX_SOURCES, image_prefix
+from llavamix.layout import image_prefix
 from llavamix.records import IMAGE_TOKEN, MixFile
 
 SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "make_sample.py"
@@ -139,7 +139,7 @@ def test_sample_mirrors_the_default_catalog(sample: Catalog) -> None:
     assert sample.names == default.names
     assert sample.groups == default.groups
     for mine, real in zip(sample.sources, default.sources, strict=True):
-        recipe = ("archive", "into", "strip", "kind", "groups", "file_name")
+        recipe = ("archive", "into", "strip", "kind", "groups", "file_name", "needs", "image_prefixes", "spellings")
         assert [getattr(mine, k) for k in recipe] == [getattr(real, k) for k in recipe], mine.name
 
 
@@ -225,8 +225,9 @@ def test_mix_covers_every_prefix_and_text_only_rows(sample: Catalog) -> None:
     mix = MixFile(mix_path(sample))
     records = [mix.record(i) for i in range(len(mix))]
     assert 240 <= len(records) <= 300
-    prefixes = {image_prefix(str(r.image)) for r in records if r.has_image}
-    assert prefixes == set(PREFIX_SOURCES) - {"chatqa/train/png"}  # the JSON spells it chartqa
+    known = sample.prefix_sources
+    prefixes = {image_prefix(str(r.image), known) for r in records if r.has_image}
+    assert prefixes == set(known) - {"chatqa/train/png"}  # the JSON spells it chartqa
     assert any(not r.has_image for r in records)
     assert {type(r.id) for r in records} == {int, str}
     assert len({json.dumps(r.id) for r in records}) == len(records)

@@ -14,7 +14,6 @@ from hypothesis import strategies as st
 from llavamix.catalog import Source, load_catalog, resolve_names
 from llavamix.catalog.schema import catalog_path
 from llavamix.errors import ConfigError
-from llavamix.layout import PREFIX_SOURCES
 
 GOOD = """
 [[source]]
@@ -64,10 +63,14 @@ def test_default_catalog_facts() -> None:
     assert catalog["vg1"].file_name == "images.zip" and catalog["vg2"].file_name == "images2.zip"
 
 
-def test_every_catalog_source_serves_a_known_prefix() -> None:
-    catalog = load_catalog()
-    image_sources = {s.name for s in catalog.sources if s.archive != "none"}
-    assert image_sources <= set(PREFIX_SOURCES.values())
+@pytest.mark.parametrize("name", ["default", "sample"])
+def test_every_image_source_names_its_prefixes(name: str) -> None:
+    catalog = load_catalog(name)
+    image_sources = {s.name for s in catalog.sources if s.archive != "none" or s.kind == "ocrvqa"}
+    assert image_sources == set(catalog.prefix_sources.values())
+    assert catalog.prefix_sources == load_catalog().prefix_sources, "the sample mirrors the default's prefixes"
+    assert catalog.prefix_sources["chartqa/train/png"] == catalog.prefix_sources["chatqa/train/png"] == "vqa_collection"
+    assert catalog.spellings == [("chartqa", "chatqa")]
 
 
 @pytest.mark.parametrize("name", ["default", "sample"])

@@ -19,7 +19,8 @@ from PIL import Image
 from llavamix.cli import cli
 
 CONV = [{"from": "human", "value": "<image>\nWhat is it?"}, {"from": "gpt", "value": "A square."}]
-GOOD = [{"id": 1, "image": "img/a.png", "conversations": CONV}, {"id": "t", "conversations": CONV[1:] * 2}]
+TEXT = [{"from": "human", "value": "Why?"}, {"from": "gpt", "value": "Because."}]
+GOOD = [{"id": 1, "image": "img/a.png", "conversations": CONV}, {"id": "t", "conversations": TEXT}]
 LATIN1 = '[{"id": "café", "conversations": [{"from": "human", "value": "é"}, {"from": "gpt", "value": "x"}]}]'
 # record 2 holds a latin-1 byte; its offset in the file is what the errors must name
 LATE_LATIN1 = (json.dumps(GOOD)[:-1] + ",\n " + LATIN1[1:]).encode("latin-1")

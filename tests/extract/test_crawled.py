@@ -1,13 +1,11 @@
-"""The ``ocrvqa`` recipe takes stock of images the fetch stage crawled into place; it extracts nothing."""
+"""The lay-out step of a crawled source takes stock of images the fetch stage crawled into place; it extracts
+nothing."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
-from llavamix.errors import ConfigError
-from llavamix.extract import extract_source, read_extracted
+from llavamix.extract import extract_source, read_extracted, take_stock
 from llavamix.layout import Layout
 from tests.extract.conftest import source
 
@@ -21,13 +19,6 @@ def test_crawled_images_are_counted_and_marked(tmp_path: Path, layout: Layout) -
     index = tmp_path / "dataset.json"
     index.write_text("{}")
     src = source("ocr_vqa", archive="none", into="ocr_vqa/images", kind="ocrvqa")
-    done = extract_source(src, index, layout)
+    done = extract_source(src, index, layout, step=take_stock)
     assert (done.files, done.bytes, done.roots) == (2, 8, ["ocr_vqa/images"])
     assert read_extracted(src, layout) == done
-
-
-def test_a_crawled_source_has_no_archive(tmp_path: Path, layout: Layout) -> None:
-    index = tmp_path / "dataset.zip"
-    index.write_bytes(b"PK")
-    with pytest.raises(ConfigError, match='set archive = "none"'):
-        extract_source(source("ocr_vqa", into="ocr_vqa/images", kind="ocrvqa"), index, layout)

@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 
 from llavamix.catalog import load_catalog
-from llavamix.errors import ConfigError
 from llavamix.extract import ExtractOptions, extract_source, read_extracted
 from llavamix.layout import MIX_JSON, Layout
 from tests.extract.conftest import source, tree
@@ -61,13 +60,6 @@ def test_plain_archive_kind_with_no_archive(layout: Layout, downloads: Path) -> 
     files = tree(layout.root)
     files.pop(".llavamix/done/notes.extract")
     assert files == {"docs/notes.txt": b"hello"}
-
-
-def test_mix_json_must_be_a_plain_file(layout: Layout, downloads: Path) -> None:
-    download = downloads / "mix.zip"
-    download.write_bytes(b"x")
-    with pytest.raises(ConfigError, match="kind 'mix_json' needs archive = none, not 'zip'"):
-        extract_source(source("mix", archive="zip", kind="mix_json"), download, layout)
 
 
 def test_other_filesystem_is_copied(monkeypatch: pytest.MonkeyPatch, layout: Layout, downloads: Path) -> None:

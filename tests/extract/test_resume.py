@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from llavamix.extract import extract_source, is_extracted, recipes, write
+from llavamix.extract import extract_source, is_extracted, run, write
 from llavamix.extract.model import Extracted
 from llavamix.layout import Layout
 from tests.extract.conftest import blob, make_zip, source, tar_of, tree
@@ -160,7 +160,7 @@ def test_failed_marker_write_keeps_the_archive(
     def broken(lay: Layout, result: Extracted) -> None:
         raise OSError("no space for the marker")
 
-    monkeypatch.setattr(recipes, "write_marker", broken)
+    monkeypatch.setattr(run, "write_marker", broken)
     with pytest.raises(OSError, match="no space for the marker"):
         extract_source(source("s", strip="images"), archive, layout)
     assert archive.exists()

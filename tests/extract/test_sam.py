@@ -7,16 +7,21 @@ from pathlib import Path
 
 import pytest
 
-from llavamix.errors import ArchiveLayoutError, ConfigError
-from llavamix.extract import extract_source
+from llavamix.catalog import Source
+from llavamix.errors import ArchiveLayoutError
+from llavamix.extract import Extracted, extract_sam, extract_source
 from llavamix.layout import Layout
 from tests.extract.conftest import make_zip, source, tar_of, tree
 
 IMAGES = {"sa_10001.jpg": b"one", "sa_223750.jpg": b"two", "sa_5012.jpg": b"three"}
 
 
-def sam(**kw: object):
+def sam(**kw: object) -> Source:
     return source("sam", into="sam/images", kind="sam", **kw)
+
+
+def lay_out(src: Source, archive: Path, layout: Layout) -> Extracted:
+    return extract_source(src, archive, layout, step=extract_sam)
 
 
 @pytest.mark.parametrize("folder", ["", "images/", "sam_images_share-sft/", "data/sam/images/"])
@@ -24,14 +29,14 @@ def test_sam_images_land_flat_wherever_the_archive_keeps_them(tmp_path: Path, la
     members = {folder + name: data for name, data in IMAGES.items()}
     members["__MACOSX/._sa_10001.jpg"] = b"resource fork"
     archive = make_zip(tmp_path / "sam.zip", members)
-    done = extract_source(sam(), archive, layout)
+    done = lay_out(sam(), archive, layout)
     assert tree(layout.root / "sam" / "images") == IMAGES
     assert (done.files, done.roots) == (3, ["sam/images"])
 
 
 def test_a_gzipped_tar_works_too(tmp_path: Path, layout: Layout) -> None:
     archive = tar_of(tmp_path / "sam.tar.gz", {"sam/": None, **{f"sam/{n}": d for n, d in IMAGES.items()}}, "w:gz")
-    extract_source(sam(archive="tar.gz"), archive, layout)
+    lay_out(sam(archive="tar.gz"), archive, layout)
     assert tree(layout.root / "sam" / "images") == IMAGES
 
 
@@ -46,15 +51,8 @@ def test_a_gzipped_tar_works_too(tmp_path: Path, layout: Layout) -> None:
 def test_surprising_layouts_are_refused(tmp_path: Path, layout: Layout, members: dict, message: str) -> None:
     archive = make_zip(tmp_path / "sam.zip", members)
     with pytest.raises(ArchiveLayoutError, match=message):
-        extract_source(sam(), archive, layout)
+        lay_out(sam(), archive, layout)
     assert not (layout.root / "sam").exists()
-
-
-def test_sam_needs_an_archive(tmp_path: Path, layout: Layout) -> None:
-    archive = tmp_path / "sa_1.jpg"
-    archive.write_bytes(b"x")
-    with pytest.raises(ConfigError, match="kind 'sam' needs archive"):
-        extract_source(sam(archive="none"), archive, layout)
 
 
 def test_webdata_zips_are_stripped_of_their_nesting(tmp_path: Path, layout: Layout) -> None:

@@ -96,7 +96,7 @@ def test_finished_source_is_not_redone_and_leftover_archive_goes(layout: Layout,
 def test_parallel_writers_give_the_same_tree(jobs: int, layout: Layout, downloads: Path) -> None:
     members: dict[str, bytes | None] = {f"{i // 10:05d}/{i}.jpg": blob(str(i), 100 + i) for i in range(50)}
     archive = make_zip(downloads / "images.zip", members)
-    src = source("pretrain", into="llava/llava_pretrain/images")
+    src = source("pretrain", into="llava/llava_pretrain/images", image_prefixes=["llava/llava_pretrain/images"])
     result = extract_source(src, archive, layout, ExtractOptions(jobs=jobs))
     files = tree(layout.root / "llava/llava_pretrain/images")
     assert files == {k: v for k, v in members.items() if v is not None}
@@ -127,12 +127,6 @@ def test_member_outside_strip_is_a_layout_error(layout: Layout, downloads: Path)
         extract_source(source("s", strip="images/"), archive, layout)
     assert not layout.root.exists()
     assert archive.exists()
-
-
-def test_unknown_kind_is_a_config_error(layout: Layout, downloads: Path) -> None:
-    archive = make_zip(downloads / "s.zip", {"a.jpg": b"a"})
-    with pytest.raises(ConfigError, match=r"kind 'sam_detect'.*known kinds: archive, mix_json, vqa_collection"):
-        extract_source(source("s", kind="sam_detect"), archive, layout)
 
 
 def test_missing_archive_says_to_fetch(layout: Layout, downloads: Path) -> None:

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from llavamix.catalog import Source
-from llavamix.errors import ArchiveLayoutError, ConfigError
-from llavamix.extract import extract_source
+from llavamix.catalog import Source, load_catalog
+from llavamix.errors import ArchiveLayoutError
+from llavamix.extract import Extracted, extract_source, extract_vqa_collection
 from llavamix.layout import Layout
 from tests.extract.conftest import make_zip, source, tree
 
@@ -31,8 +31,16 @@ ROOTS = [
 ]
 
 
+REAL = load_catalog()["vqa_collection"]  # the dataset folders and their spellings are the catalog's
+
+
 def vqa(**kw: object) -> Source:
-    return source("vqa_collection", into=".", kind="vqa_collection", **kw)
+    folders = {"image_prefixes": REAL.image_prefixes, "spellings": REAL.spellings}
+    return source("vqa_collection", into=".", kind="vqa_collection", **folders, **kw)
+
+
+def lay_out(src: Source, archive: Path, layout: Layout) -> Extracted:
+    return extract_source(src, archive, layout, step=extract_vqa_collection)
 
 
 def folders(members: dict[str, bytes]) -> dict[str, bytes | None]:
@@ -50,7 +58,7 @@ def folders(members: dict[str, bytes]) -> dict[str, bytes | None]:
 def test_datasets_land_under_the_root(wrapper: str, layout: Layout, downloads: Path) -> None:
     members = folders({wrapper + k: v for k, v in DATASETS.items()})
     archive = make_zip(downloads / "vqa_collection.zip", members)
-    result = extract_source(vqa(), archive, layout)
+    result = lay_out(vqa(), archive, layout)
     files = tree(layout.root)
     files.pop(".llavamix/done/vqa_collection.extract")
     assert files == DATASETS
@@ -61,7 +69,7 @@ def test_datasets_land_under_the_root(wrapper: str, layout: Layout, downloads: P
 
 def test_chartqa_spelling_is_kept(layout: Layout, downloads: Path) -> None:
     members = {k.replace("chatqa", "chartqa"): v for k, v in DATASETS.items()}
-    result = extract_source(vqa(), make_zip(downloads / "v.zip", members), layout)
+    result = lay_out(vqa(), make_zip(downloads / "v.zip", members), layout)
     assert (layout.root / "chartqa/train/png/c.png").read_bytes() == b"chart"
     assert not (layout.root / "chatqa").exists()
     assert "chartqa/train/png" in result.roots
@@ -72,7 +80,7 @@ def test_a_lone_dataset_folder_is_not_taken_for_a_wrapper(
 ) -> None:
     archive = make_zip(downloads / "v.zip", folders({"ai2d/images/1.png": b"a", "ai2d/images/2.png": b"b"}))
     with caplog.at_level(logging.WARNING):
-        result = extract_source(vqa(), archive, layout)
+        result = lay_out(vqa(), archive, layout)
     assert result.roots == ["ai2d/images"]
     assert (layout.root / "ai2d/images/2.png").read_bytes() == b"b"
     assert "docvqa" in caplog.text  # the missing datasets are named
@@ -82,7 +90,7 @@ def test_junk_is_ignored(layout: Layout, downloads: Path) -> None:
     members = folders(
         {**DATASETS, "__MACOSX/ai2d/images/._1.png": b"fork", "ai2d/images/.DS_Store": b"x", ".DS_Store": b"x"}
     )
-    extract_source(vqa(), make_zip(downloads / "v.zip", members), layout)
+    lay_out(vqa(), make_zip(downloads / "v.zip", members), layout)
     files = tree(layout.root)
     files.pop(".llavamix/done/vqa_collection.extract")
     assert files == DATASETS
@@ -100,7 +108,7 @@ def test_junk_is_ignored(layout: Layout, downloads: Path) -> None:
 def test_surprises_fail_clearly(surprise: str, layout: Layout, downloads: Path) -> None:
     archive = make_zip(downloads / "v.zip", folders({**DATASETS, surprise: b"?"}))
     with pytest.raises(ArchiveLayoutError) as err:
-        extract_source(vqa(), archive, layout)
+        lay_out(vqa(), archive, layout)
     message = str(err.value)
     assert surprise in message
     assert "ai2d/images/" in message and "synthdog-en/images/" in message  # the known layouts
@@ -111,22 +119,25 @@ def test_surprises_fail_clearly(surprise: str, layout: Layout, downloads: Path) 
 def test_surprise_under_a_wrapper_names_the_stored_member(layout: Layout, downloads: Path) -> None:
     members = {"vqa_collection/" + k: v for k, v in {**DATASETS, "extra/x.png": b"?"}.items()}
     with pytest.raises(ArchiveLayoutError, match=r"vqa_collection/extra/x\.png"):
-        extract_source(vqa(), make_zip(downloads / "v.zip", members), layout)
+        lay_out(vqa(), make_zip(downloads / "v.zip", members), layout)
 
 
 def test_two_wrappers_are_a_surprise(layout: Layout, downloads: Path) -> None:
     members = {"a/" + k: v for k, v in DATASETS.items()} | {"b/ai2d/images/2.png": b"x"}
     with pytest.raises(ArchiveLayoutError, match="fit none of the known"):
-        extract_source(vqa(), make_zip(downloads / "v.zip", members), layout)
+        lay_out(vqa(), make_zip(downloads / "v.zip", members), layout)
 
 
 def test_empty_archive(layout: Layout, downloads: Path) -> None:
     with pytest.raises(ArchiveLayoutError, match="no image files"):
-        extract_source(vqa(), make_zip(downloads / "v.zip", {"ai2d/": None}), layout)
+        lay_out(vqa(), make_zip(downloads / "v.zip", {"ai2d/": None}), layout)
 
 
-def test_needs_an_archive(layout: Layout, downloads: Path) -> None:
-    plain = downloads / "v.zip"
-    plain.write_bytes(b"x")
-    with pytest.raises(ConfigError, match="kind 'vqa_collection' needs archive"):
-        extract_source(vqa(archive="none"), plain, layout)
+def test_the_folders_are_the_sources_image_prefixes(layout: Layout, downloads: Path) -> None:
+    """The step has no folder list of its own: a collection whose catalog entry names other folders lands those."""
+    src = source("other", into=".", kind="vqa_collection", image_prefixes=["maps/images", "charts/png"])
+    members = folders({"maps/images/m.png": b"m", "charts/png/c.png": b"c"})
+    result = lay_out(src, make_zip(downloads / "o.zip", members), layout)
+    assert result.roots == ["charts/png", "maps/images"]
+    with pytest.raises(ArchiveLayoutError, match=r"fit none of the known.*expected only maps/images/, charts/png/"):
+        lay_out(src, make_zip(downloads / "v.zip", folders(DATASETS)), Layout(layout.root.parent / "other"))

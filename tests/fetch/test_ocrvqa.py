@@ -1,5 +1,6 @@
-"""The OCR-VQA crawl against a loopback server: JPEG normalisation, mix-driven key selection, dead URLs, retries,
-resume, and a kill -9 mid-crawl followed by a rerun that fetches nothing twice."""
+"""The OCR-VQA crawl against a loopback server: JPEG normalisation, the keys the caller names (the recipe picks them
+from the mixes, tests/recipes), dead URLs, retries, resume, and a kill -9 mid-crawl followed by a rerun that
+fetches nothing twice."""
 
 from __future__ import annotations
 
@@ -12,13 +13,14 @@ import signal
 import subprocess
 import sys
 import time
+from collections import Counter
 
 import pytest
 from PIL import Image
 
 from llavamix.catalog import Source
 from llavamix.errors import FetchError
-from llavamix.fetch import CrawlOptions, FetchOptions, fetch_source
+from llavamix.fetch import CrawlJob, CrawlOptions, CrawlReport, FetchOptions, crawl_ocrvqa, fetch_source
 from llavamix.fetch.jpeg import as_jpeg
 from llavamix.fetch.options import MiB, Pace
 from llavamix.layout import MIX_JSON, Layout
@@ -76,14 +78,21 @@ def write_mix(layout: Layout, keys: list[str]) -> None:
     path.write_text(json.dumps(records))
 
 
+def crawl(src: Source, layout: Layout, options: FetchOptions = OPTS, uses: Counter[str] | None = None) -> CrawlReport:
+    """Fetch the index, then crawl the keys ``uses`` names (every key when None) into the source's folder."""
+    index = fetch_source(src, layout, options).path
+    job = CrawlJob(src.name, index, src.url, layout.target(src.into), uses, layout.report(f"{src.name}_dead.json"))
+    return crawl_ocrvqa(job, options)
+
+
 def landed(layout: Layout) -> dict[str, bytes]:
     folder = layout.root / "ocr_vqa" / "images"
     return {p.stem: p.read_bytes() for p in sorted(folder.iterdir())}
 
 
 def test_every_output_is_a_jpeg_and_plain_jpegs_are_kept_byte_for_byte(server, layout):
-    got = fetch_source(publish(server, INPUTS), layout, OPTS)
-    assert got.crawl is not None and got.crawl.landed == len(INPUTS) and not got.crawl.dead
+    got = crawl(publish(server, INPUTS), layout)
+    assert got.landed == len(INPUTS) and not got.dead
     files = landed(layout)
     assert sorted(files) == sorted(INPUTS)
     for key, data in files.items():
@@ -110,35 +119,41 @@ def test_dead_urls_are_reported_not_fatal(server, layout):
     images = dict(list(INPUTS.items())[:2])
     images["0009HTMLPAG"] = ("jpg", b"<html><body>this image is gone</body></html>")
     src = publish(server, images, dead=("0008MISSING",))
-    got = fetch_source(src, layout, OPTS)
-    crawl = got.crawl
-    assert crawl is not None
-    assert crawl.landed == 2
-    assert set(crawl.dead) == {"0008MISSING", "0009HTMLPAG"}
-    assert "404" in crawl.dead["0008MISSING"] and "not a readable image" in crawl.dead["0009HTMLPAG"]
-    listed = json.loads(crawl.report.read_text())
+    got = crawl(src, layout)
+    assert got.landed == 2
+    assert set(got.dead) == {"0008MISSING", "0009HTMLPAG"}
+    assert "404" in got.dead["0008MISSING"] and "not a readable image" in got.dead["0009HTMLPAG"]
+    assert got.report is not None
+    listed = json.loads(got.report.read_text())
     assert {d["key"] for d in listed["dead"]} == {"0008MISSING", "0009HTMLPAG"}
     assert sorted(landed(layout)) == ["0001JPEGRGB", "0002JPEGGRY"]
     assert not list((layout.root / "ocr_vqa" / "images").glob("*.part"))
 
 
-def test_only_the_keys_the_mix_references_are_crawled(server, layout):
+def test_only_the_keys_the_caller_names_are_crawled(server, layout):
     src = publish(server, INPUTS, dead=("0008MISSING",))
-    write_mix(layout, ["0004GIFANIM", "0004GIFANIM", "0008MISSING", "0010NOTINDEX"])
-    crawl = fetch_source(src, layout, OPTS).crawl
-    assert crawl is not None
+    uses = Counter({"0004GIFANIM": 2, "0008MISSING": 1, "0010NOTINDEX": 1})
+    got = crawl(src, layout, uses=uses)
     assert sorted(landed(layout)) == ["0004GIFANIM"]
-    assert crawl.keys == 2 and crawl.unknown == 1
-    assert crawl.dead_records == 2, "one record of the dead key and one of the key dataset.json lacks"
+    assert got.keys == 2 and got.unknown == 1
+    assert got.dead_records == 2, "one record of the dead key and one of the key dataset.json lacks"
     assert [r.path for r in server.requests if "/images/" in r.path] == ["/ocr/images/0004GIFANIM.gif"]
 
 
 def test_all_keys_crawls_every_key(server, layout):
     src = publish(server, INPUTS)
-    write_mix(layout, ["0004GIFANIM"])
     all_keys = FetchOptions(crawl=CrawlOptions(all_keys=True, jobs=4))
-    crawl = fetch_source(src, layout, all_keys).crawl
-    assert crawl is not None and crawl.dead_records == 0
+    got = crawl(src, layout, all_keys, uses=Counter({"0004GIFANIM": 1}))
+    assert got.dead_records == 0
+    assert sorted(landed(layout)) == sorted(INPUTS)
+
+
+def test_the_stage_never_reads_a_mix_itself(server, layout):
+    """The keys are a parameter: a mix JSON under the root does not narrow a crawl that names none."""
+    src = publish(server, INPUTS)
+    write_mix(layout, ["0004GIFANIM"])
+    got = crawl(src, layout)
+    assert got.keys == len(INPUTS) and got.dead_records is None
     assert sorted(landed(layout)) == sorted(INPUTS)
 
 
@@ -147,7 +162,7 @@ def test_transient_failures_are_retried_then_reported_and_a_rerun_resumes(server
     server.fault("/ocr/images/0005PNGPALT.png", Fault(status=503), Fault(status=429, retry_after="0"))
     server.fault("/ocr/images/0006PNGRGBA.png", Fault(status=500, repeat=True))
     with pytest.raises(FetchError, match=r"1 of 7 images could not be fetched.*rerun to retry"):
-        fetch_source(src, layout, OPTS)
+        crawl(src, layout)
     listed = json.loads(layout.report("ocr_vqa_dead.json").read_text())
     assert [f["key"] for f in listed["failed"]] == ["0006PNGRGBA"]
     assert len(server.gets("/ocr/images/0005PNGPALT.png")) == 3
@@ -155,8 +170,8 @@ def test_transient_failures_are_retried_then_reported_and_a_rerun_resumes(server
 
     server.faults.clear()
     served = len(server.requests)
-    crawl = fetch_source(src, layout, OPTS).crawl
-    assert crawl is not None and (crawl.landed, crawl.present) == (1, 6)
+    got = crawl(src, layout)
+    assert (got.landed, got.present) == (1, 6)
     assert [r.path for r in server.requests[served:] if "/images/" in r.path] == ["/ocr/images/0006PNGRGBA.png"]
 
 
@@ -166,8 +181,8 @@ def test_local_file_urls_are_crawled(tmp_path, layout):
     index = {"0004GIFANIM": {"imageURL": "images/0004GIFANIM.gif"}, "0008MISSING": {"imageURL": "images/none.jpg"}}
     (tmp_path / "dataset.json").write_text(json.dumps(index))
     src = Source(name="ocr_vqa", url=(tmp_path / "dataset.json").as_uri(), into="ocr_vqa/images", kind="ocrvqa")
-    crawl = fetch_source(src, layout, OPTS).crawl
-    assert crawl is not None and crawl.landed == 1 and list(crawl.dead) == ["0008MISSING"]
+    got = crawl(src, layout)
+    assert got.landed == 1 and list(got.dead) == ["0008MISSING"]
 
 
 def test_a_downloaded_index_never_makes_the_crawl_read_local_files(server, layout, tmp_path):
@@ -178,13 +193,13 @@ def test_a_downloaded_index_never_makes_the_crawl_read_local_files(server, layou
     index["0001LOCALFL"] = {"imageURL": secret.as_uri()}
     index["0003FTPURLS"] = {"imageURL": "ftp://127.0.0.1/a.jpg"}
     server.add("/ocr/dataset.json", json.dumps(index).encode())
-    crawl = fetch_source(src, layout, OPTS).crawl
-    assert crawl is not None and sorted(landed(layout)) == ["0002JPEGGRY"]
-    assert crawl.dead["0001LOCALFL"] == (
+    got = crawl(src, layout)
+    assert sorted(landed(layout)) == ["0002JPEGGRY"]
+    assert got.dead["0001LOCALFL"] == (
         f"{secret.as_uri()}: a file: URL in an index that came from {src.url}; only http(s) image URLs are "
         "followed from an index fetched over the network"
     )
-    assert "unsupported URL 'ftp://127.0.0.1/a.jpg' (image URLs must be http(s)://)" in crawl.dead["0003FTPURLS"]
+    assert "unsupported URL 'ftp://127.0.0.1/a.jpg' (image URLs must be http(s)://)" in got.dead["0003FTPURLS"]
 
 
 def _small_address_space() -> None:
@@ -226,10 +241,10 @@ def test_image_bodies_are_capped(server, layout, tmp_path):
     server.fault("/ocr/images/0002ENDLESS.jpg", Fault(extra=256 * MiB))  # no Content-Length, junk without end
     cap = 64 * 1024
     assert len(INPUTS["0001JPEGRGB"][1]) < cap < len(big)
-    crawl = fetch_source(src, layout, FetchOptions(crawl=CrawlOptions(max_image_bytes=cap))).crawl
-    assert crawl is not None and sorted(landed(layout)) == ["0001JPEGRGB"]
+    got = crawl(src, layout, FetchOptions(crawl=CrawlOptions(max_image_bytes=cap)))
+    assert sorted(landed(layout)) == ["0001JPEGRGB"]
     for key in ("0002ENDLESS", "0003BIGPNGS"):
-        assert crawl.dead[key].endswith("larger than 64.0 KiB, the most an image may be (CrawlOptions.max_image_bytes)")
+        assert got.dead[key].endswith("larger than 64.0 KiB, the most an image may be (CrawlOptions.max_image_bytes)")
     assert server.bytes_served["/ocr/images/0002ENDLESS.jpg"] < 32 * MiB
 
 
@@ -239,9 +254,9 @@ def test_a_local_image_over_the_cap_is_dead(tmp_path, layout):
     (tmp_path / "dataset.json").write_text(json.dumps({"0001JPEGRGB": {"imageURL": "images/0001JPEGRGB.jpg"}}))
     src = Source(name="ocr_vqa", url=(tmp_path / "dataset.json").as_uri(), into="ocr_vqa/images", kind="ocrvqa")
     cap = len(INPUTS["0001JPEGRGB"][1]) + 100
-    crawl = fetch_source(src, layout, FetchOptions(crawl=CrawlOptions(max_image_bytes=cap))).crawl
-    assert crawl is not None and crawl.landed == 0
-    assert "the most an image may be" in crawl.dead["0001JPEGRGB"]
+    got = crawl(src, layout, FetchOptions(crawl=CrawlOptions(max_image_bytes=cap)))
+    assert got.landed == 0
+    assert "the most an image may be" in got.dead["0001JPEGRGB"]
 
 
 def test_a_trickling_image_is_a_stall_that_is_retried(server, layout):
@@ -249,8 +264,8 @@ def test_a_trickling_image_is_a_stall_that_is_retried(server, layout):
     server.fault("/ocr/images/0006PNGRGBA.png", Fault(trickle=0.05, trickle_chunk=20))  # 161 bytes in >= 0.45 s
     # more than the image per window: any answer that takes over 0.3 s stalls, however loaded the machine is
     crawl_opts = CrawlOptions(backoff=0.01, pace=Pace(min_bytes=10_000, seconds=0.3))
-    crawl = fetch_source(src, layout, FetchOptions(crawl=crawl_opts)).crawl
-    assert crawl is not None and crawl.landed == 1
+    got = crawl(src, layout, FetchOptions(crawl=crawl_opts))
+    assert got.landed == 1
     assert len(server.gets("/ocr/images/0006PNGRGBA.png")) >= 2
 
 
@@ -258,8 +273,8 @@ def test_the_crawl_waits_as_long_as_retry_after_says(server, layout):
     src = publish(server, {"0001JPEGRGB": INPUTS["0001JPEGRGB"]})
     server.fault("/ocr/images/0001JPEGRGB.jpg", Fault(status=429, retry_after="2"))
     started = time.monotonic()
-    crawl = fetch_source(src, layout, OPTS).crawl
-    assert crawl is not None and crawl.landed == 1
+    got = crawl(src, layout)
+    assert got.landed == 1
     assert time.monotonic() - started >= 1.9  # OPTS' own backoff is 0.01 s
 
 

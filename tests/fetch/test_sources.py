@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import msgspec
 import pytest
 
 from llavamix.errors import ChecksumError, FetchError
@@ -31,6 +32,25 @@ def test_marker_is_json_with_size_and_digest(server, layout):
     marker = json.loads(layout.marker("a", "fetch").read_text())
     assert marker["size"] == len(DATA)
     assert marker["digest"] == f"sha256:{src.sha256}"
+
+
+def test_a_marker_of_the_previous_release_still_counts(server, layout):
+    """Earlier releases wrote the marker with ``json.dumps``: such a fetch is still done, not downloaded again."""
+    src = source("a", server.add("/a.zip", DATA), DATA, checksum="sha256")
+    fetch_source(src, layout, FAST)
+    old = {"file": "a.zip", "size": len(DATA), "digest": f"sha256:{src.sha256}", "how": "downloaded"}
+    layout.marker("a", "fetch").write_text(json.dumps(old) + "\n")
+    again = fetch_source(src, layout, FAST)
+    assert (again.how, again.digest) == ("present", f"sha256:{src.sha256}")
+    assert len(server.gets("/a.zip")) == 1
+
+
+def test_an_unreadable_marker_means_fetch_again(server, layout):
+    src = source("a", server.add("/a.zip", DATA), DATA)
+    fetch_source(src, layout, FAST)
+    layout.marker("a", "fetch").write_text('{"file": "a.zip", "si')
+    assert not is_fetched(src, layout)
+    assert fetch_source(src, layout, FAST).how == "adopted"  # the file is checked again, not downloaded
 
 
 def test_not_fetched_without_marker_or_with_a_changed_file(server, layout):
@@ -140,3 +160,33 @@ def test_missing_local_file_says_where_to_put_one(tmp_path, layout):
     src = source("a", (tmp_path / "nope.zip").as_uri())
     with pytest.raises(FetchError, match=r"cannot read .*nope\.zip.*put it at"):
         fetch_source(src, layout, FAST)
+
+
+def test_each_source_goes_through_the_hook_with_the_runs_one_limiter(server, layout):
+    """The composition layer's recipes fetch through ``fetch_one``; its failures are isolated like the file's."""
+    srcs = [source(n, server.add(f"/{n}.zip", payload(1000, i)), payload(1000, i)) for i, n in enumerate("ab")]
+    limiters = set()
+
+    def fetch_one(src, limiter):
+        limiters.add(id(limiter))
+        if src.name == "b":
+            raise FetchError("b: the hook refused it; fix the hook")
+        return fetch_source(src, layout, FAST, limiter=limiter)
+
+    report = fetch_sources(srcs, layout, FAST, fetch_one=fetch_one)
+    assert [f.source for f in report.fetched] == ["a"] and report.failed == {
+        "b": "b: the hook refused it; fix the hook"
+    }
+    assert len(limiters) == 1
+    assert [r.path for r in server.requests] == ["/a.zip"]
+
+
+def test_an_image_index_is_fetched_as_a_file_and_nothing_more(server, layout):
+    """Crawling the images an index lists is the OCR-VQA recipe's hook, not something the stage does by kind."""
+    index = json.dumps({"k": {"imageURL": "images/k.jpg"}}).encode()
+    src = source("ocr_vqa", server.add("/ocr/dataset.json", index), index)
+    src = msgspec.structs.replace(src, kind="ocrvqa", into="ocr_vqa/images")
+    got = fetch_source(src, layout, FAST)
+    assert got.crawl is None and got.path.read_bytes() == index
+    assert [r.path for r in server.requests] == ["/ocr/dataset.json"]
+    assert not (layout.root / "ocr_vqa").exists()

@@ -12,8 +12,8 @@ from click.testing import CliRunner
 
 from llavamix.cli import cli
 from llavamix.errors import MixFormatError
+from llavamix.formats.index import open_index
 from llavamix.index import IndexOptions, build_index
-from llavamix.records.index import open_index
 from tests.mixdata import records, write_mix
 
 pytest.importorskip("pyarrow")

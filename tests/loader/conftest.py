@@ -140,13 +140,13 @@ def write_index(mix: Path, out: Path) -> Path:
     import pyarrow as pa
     import pyarrow.ipc as ipc
 
-    from llavamix.records import MixFile
-    from llavamix.records.index import index_schema, sample_lengths
+    from llavamix.formats.index import index_schema
+    from llavamix.records import MixFile, sample_lengths
 
     mf = MixFile(mix)
     rows = []
     for i in range(len(mf)):
-        value, raw = mf.value(i), bytes(mf.raw[i])
+        value, raw = mf.value(i), mf.raw(i)
         has = "image" in value
         length, modality = sample_lengths([t["value"] for t in value["conversations"]], has)
         rid = value.get("id")

@@ -9,11 +9,11 @@ import pytest
 torch = pytest.importorskip("torch")
 pytest.importorskip("pyarrow")
 
+from llavamix.formats.pack import FORMATS, iter_shard, read_manifest, shard_paths  # noqa: E402
 from llavamix.index import build_index  # noqa: E402
 from llavamix.loader import LlavaNextDataset, ShardDataset  # noqa: E402
 from llavamix.pack import PackOptions, ShardSize, pack_mix  # noqa: E402
 from llavamix.records import MixFile  # noqa: E402
-from llavamix.records.shards import FORMATS, iter_shard, read_manifest, shard_paths  # noqa: E402
 from tests import mixdata  # noqa: E402
 
 
@@ -36,10 +36,19 @@ def expected(source, legacy_tok) -> list[dict]:
 @pytest.fixture(scope="module", params=FORMATS)
 def packed(request, source, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp(f"pack-{request.param}")
-    options = PackOptions(format=request.param, shard_size=ShardSize.parse("3"))
+    options = PackOptions(format=request.param, shard_size=ShardSize.parse("3"), on_error="skip")
     report = pack_mix(source[0], source[1], out, options)
-    assert report.ok and report.manifest is not None and len(report.shards) > 1
+    assert not report.failed and report.manifest is not None and len(report.shards) > 1
+    # the one record shape pack leaves out, as verify calls it an error: an empty answer (image-modes' record 6)
+    assert {p.code for p in report.problems} <= {"empty_text"}
     return out
+
+
+def packed_indices(packed: Path) -> list[int]:
+    """The records in the pack: all but those it left out."""
+    manifest = read_manifest(packed)
+    left_out = {p.index for p in manifest.skipped}
+    return [i for i in range(manifest.records) if i not in left_out]
 
 
 def assert_same(got: dict, want: dict) -> None:
@@ -52,10 +61,10 @@ def assert_same(got: dict, want: dict) -> None:
 def test_packed_records_are_the_mix_records(packed, source):
     mix = MixFile(source[0])
     items = [item for path in shard_paths(packed) for item in iter_shard(path)]
-    assert [item.index for item in items] == list(range(len(mix)))
-    assert read_manifest(packed).packed == len(mix)
+    assert [item.index for item in items] == packed_indices(packed)
+    assert (read_manifest(packed).records, read_manifest(packed).packed) == (len(mix), len(items))
     for item in items:
-        assert item.raw == bytes(mix.raw[item.index])
+        assert item.raw == mix.raw(item.index)
         assert (item.image is None) == ("image" not in mix.value(item.index))
     assert any(item.image is None for item in items), "the mix should hold text-only records"
 
@@ -70,8 +79,9 @@ def test_shard_samples_equal_json_samples_by_record(packed, expected, legacy_tok
 def test_streamed_epoch_equals_json_samples_in_record_order(packed, expected, legacy_tok):
     ds = ShardDataset(packed, legacy_tok, shuffle=False)
     got = list(ds)
-    assert len(got) == len(ds) == len(expected)
-    for sample, want in zip(got, expected, strict=True):
+    wanted = [expected[i] for i in packed_indices(packed)]
+    assert len(got) == len(ds) == len(wanted)
+    for sample, want in zip(got, wanted, strict=True):
         assert_same(sample, want)
 
 

@@ -9,10 +9,13 @@ from pathlib import Path
 import msgspec
 import pytest
 
+from llavamix.catalog import load_catalog
 from llavamix.errors import UnsafePathError
 from llavamix.layout import MIX_JSON, PRETRAIN_ADD_PATH_JSON, PRETRAIN_JSON
 from llavamix.mix import fix_spellings, make_alias, needed_folders, write_add_path
 from llavamix.mix.add_path import PREFIX
+
+SPELLINGS = load_catalog().spellings  # the twin folders come from the catalog: chartqa/ and chatqa/
 
 
 def write_mix(root: Path, images: list[str]) -> None:
@@ -30,27 +33,27 @@ def put(root: Path, rel: str, data: bytes = b"png") -> None:
 def test_chartqa_alias_follows_the_mix_in_both_directions(tmp_path: Path, json_says: str, disk_has: str) -> None:
     write_mix(tmp_path, [f"{json_says}/train/png/a.png", "coco/train2017/1.jpg"])
     put(tmp_path, f"{disk_has}/train/png/a.png")
-    made = {(a.link, a.target, a.how) for a in fix_spellings(tmp_path)}
+    made = {(a.link, a.target, a.how) for a in fix_spellings(tmp_path, SPELLINGS)}
     assert (json_says, disk_has, "symlink") in made
     assert (tmp_path / json_says).readlink() == Path(disk_has), "a relative link"
     assert (tmp_path / json_says / "train/png/a.png").read_bytes() == b"png"
-    again = {(a.link, a.how) for a in fix_spellings(tmp_path)}
+    again = {(a.link, a.how) for a in fix_spellings(tmp_path, SPELLINGS)}
     assert (json_says, "exists") in again
 
 
 def test_llava_next_is_an_alias_of_the_mix_folder(tmp_path: Path) -> None:
     write_mix(tmp_path, [])
-    made = fix_spellings(tmp_path)
+    made = fix_spellings(tmp_path, SPELLINGS)
     assert [(a.link, a.target) for a in made] == [("llava-next", "open-llava-next")]
     assert (tmp_path / "llava-next" / MIX_JSON.name).is_file()
 
 
 def test_nothing_is_aliased_that_is_not_needed_or_already_real(tmp_path: Path) -> None:
     put(tmp_path, "chatqa/train/png/a.png")
-    assert fix_spellings(tmp_path) == [], "without a mix JSON nothing is known to be needed"
+    assert fix_spellings(tmp_path, SPELLINGS) == [], "without a mix JSON nothing is known to be needed"
     write_mix(tmp_path, ["chatqa/train/png/a.png"])
     put(tmp_path, "chartqa/train/png/b.png")
-    assert [a.link for a in fix_spellings(tmp_path)] == ["llava-next"]
+    assert [a.link for a in fix_spellings(tmp_path, SPELLINGS)] == ["llava-next"]
     assert not (tmp_path / "chartqa").is_symlink()
 
 
@@ -66,7 +69,7 @@ def test_a_copy_stands_in_where_links_fail(tmp_path: Path, monkeypatch: pytest.M
     monkeypatch.setattr(Path, "symlink_to", refuse)
     write_mix(tmp_path, ["chartqa/train/png/a.png"])
     put(tmp_path, "chatqa/train/png/a.png")
-    made = {a.link: a.how for a in fix_spellings(tmp_path)}
+    made = {a.link: a.how for a in fix_spellings(tmp_path, SPELLINGS)}
     assert made["chartqa"] == "copy"
     assert (tmp_path / "chartqa/train/png/a.png").read_bytes() == b"png"
 
@@ -134,3 +137,11 @@ def test_alias_paths_stay_inside_the_root(tmp_path: Path, link: str, target: str
         make_alias(root, link.format(tmp=tmp_path), target)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["data", "outside"]
     assert sorted(p.name for p in root.iterdir()) == ["chatqa"]
+
+
+def test_the_twins_are_the_catalogs_spellings(tmp_path: Path) -> None:
+    write_mix(tmp_path, ["maps/a.png", "chartqa/train/png/a.png"])
+    put(tmp_path, "cartes/a.png")
+    put(tmp_path, "chatqa/train/png/a.png")
+    made = {a.link: a.target for a in fix_spellings(tmp_path, [("maps", "cartes")])}
+    assert made == {"maps": "cartes", "llava-next": "open-llava-next"}, "no pair beyond the catalog's and the mix's"

@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 
 from llavamix.errors import ConfigError, PackError
+from llavamix.formats.pack import iter_shard, read_manifest, shard_paths
+from llavamix.formats.webdataset import sample_key
 from llavamix.pack import PackOptions, ShardSize, pack_mix
-from llavamix.records.shards import iter_shard, read_manifest, sample_key, shard_paths
 from tests.mixdata import IMAGES, records, write_mix
 
 pa = pytest.importorskip("pyarrow")
@@ -51,11 +52,11 @@ def test_tar_members_are_deterministic(mix: Path, root: Path, tmp_path: Path) ->
 
 
 def test_exact_json_bytes_in_tar(tmp_path: Path, root: Path) -> None:
-    raw = '[{"id":1,  "conversations":[{"from":"human","value":"x"}] , "z": 1.50}]'
-    (tmp_path / "m.json").write_text(raw)
+    record = '{"id":1,  "conversations":[{"from":"human","value":"x"},{"from":"gpt" ,"value":"y"}] , "z": 1.50}'
+    (tmp_path / "m.json").write_text(f"[{record}]")
     pack_mix(tmp_path / "m.json", root, tmp_path / "out", _options())
     [sample] = iter_shard(tmp_path / "out/m-000000.tar")
-    assert sample.raw == b'{"id":1,  "conversations":[{"from":"human","value":"x"}] , "z": 1.50}'
+    assert sample.raw == record.encode()
 
 
 def test_parquet_reads_back_with_pyarrow(mix: Path, root: Path, tmp_path: Path) -> None:
@@ -154,8 +155,9 @@ def test_missing_image_fails_before_writing(mix: Path, root: Path, tmp_path: Pat
 
 
 def test_skip_leaves_bad_records_out(root: Path, tmp_path: Path) -> None:
+    conv = records()[0]["conversations"]
     recs = [*records(), {"id": "n", "image": None, "conversations": []}, {"id": "gone", "image": "coco/x.jpg",
-            "conversations": []}]  # fmt: skip
+            "conversations": conv}]  # fmt: skip
     mix = write_mix(tmp_path / "m.json", recs)
     report = pack_mix(mix, root, tmp_path / "out", _options(size="4", on_error="skip"))
     assert [(p.index, p.code) for p in report.problems] == [(8, "image_null"), (9, "missing")]

@@ -14,9 +14,10 @@ from typing import Any
 
 import pytest
 
+from llavamix.formats import parquet
+from llavamix.formats.pack import FORMATS, SUFFIX, iter_shard, shard_paths
 from llavamix.layout import Layout
-from llavamix.pack import PackOptions, ShardSize, pack_mix, parquet, run, samples
-from llavamix.records.shards import FORMATS, SUFFIX, iter_shard, shard_paths
+from llavamix.pack import PackOptions, ShardSize, pack_mix, run, samples
 from tests.mixdata import IMAGES, records, write_mix
 
 pq = pytest.importorskip("pyarrow.parquet")

@@ -41,13 +41,13 @@ def test_record_not_utf8_names_the_file_offset(latin1: tuple[Path, int]) -> None
     with pytest.raises(MixFormatError, match=expected):
         mix.value(2)
     with pytest.raises(MixFormatError, match=expected):
-        decode_record(mix.raw[2], path, 2)
+        decode_record(mix.raws[2], path, 2)
 
 
 def test_older_msgspec_unicode_error_gives_the_same_message(latin1: tuple[Path, int]) -> None:
     """json.loads raises UnicodeDecodeError for such bytes, as msgspec did before 0.23: the same error comes out."""
     path, offset = latin1
-    raw = MixFile(path).raw[2]
+    raw = MixFile(path).raws[2]
     with pytest.raises(UnicodeDecodeError, match="can't decode byte 0xe9"):
         json.loads(bytes(raw))
     with pytest.raises(MixFormatError, match=rf"record 2 is not valid UTF-8 at byte {offset} "):

@@ -39,7 +39,7 @@ records = st.lists(
 def test_windows_match_the_whole_file(tmp_path: Path, recs: list, indent: int | None, window: int) -> None:
     path = tmp_path / "mix.json"
     path.write_text(json.dumps(recs, indent=indent))
-    whole = [bytes(r) for r in MixFile(path).raw]
+    whole = [bytes(r) for r in MixFile(path).raws]
     seen: list[bytes] = []
     for w in iter_windows(path, window):
         assert w.first == len(seen)
@@ -75,7 +75,7 @@ def test_spans_match_the_whole_file_or_fail(tmp_path: Path, recs: list, indent: 
         seen = [bytes(r) for lo, hi in plan_spans(path, span) for r in read_span(path, lo, hi)]
     except msgspec.DecodeError:
         return  # a span end fell inside a string: callers fall back to iter_windows
-    assert seen == [bytes(r) for r in MixFile(path).raw]
+    assert seen == [bytes(r) for r in MixFile(path).raws]
 
 
 @pytest.mark.parametrize(

@@ -1,5 +1,7 @@
-"""Sources as data: the built-in catalogs (``default``, ``sample``), user TOML catalogs, and their schema."""
+"""Sources as data: the built-in catalogs (``default``, ``sample``), user TOML catalogs, their schema, and the
+registry of source kinds they are checked against (``kinds``). Imports only the foundation."""
 
-from llavamix.catalog.schema import Catalog, Source, load_catalog, resolve_names
+from llavamix.catalog.kinds import KINDS, Kind, kind_of
+from llavamix.catalog.schema import Catalog, Source, known_prefixes, load_catalog, resolve_names
 
-__all__ = ["Catalog", "Source", "load_catalog", "resolve_names"]
+__all__ = ["KINDS", "Catalog", "Kind", "Source", "kind_of", "known_prefixes", "load_catalog", "resolve_names"]

@@ -6,15 +6,20 @@ Errors name the file, the source and the key, because a user editing a TOML need
 from __future__ import annotations
 
 import difflib
+import functools
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path, PurePosixPath
+from types import MappingProxyType
 from typing import Any, Literal
 from urllib.parse import unquote, urlparse
 
 import msgspec
 
+from llavamix.catalog.kinds import ARCHIVE, kind_problem
+from llavamix.catalog.needs import needs_problem, with_needs
 from llavamix.errors import ConfigError
 from llavamix.layout import component_problem, escape_problem
 
@@ -39,10 +44,13 @@ class Source(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=Tr
     archive: ArchiveKind = "none"
     strip: str = ""
     images: int | None = None
-    kind: str = "archive"  # the recipe: archive, vqa_collection, or a recipe of the awkward sources
+    kind: str = ARCHIVE.name  # the recipe, one of kinds.KINDS
     filename: str = ""  # name in the downloads folder; default: the URL's last path component
     groups: list[str] = []
     academic_only: bool = False
+    needs: list[str] = []  # sources laid out before this one
+    image_prefixes: list[str] = []  # leading folders of the mix JSON's image paths that this source provides
+    spellings: list[tuple[str, str]] = []  # top-level folders known under two names (the mix may use either)
 
     @property
     def file_name(self) -> str:
@@ -93,8 +101,22 @@ class Catalog:
                 out.setdefault(g, []).append(src.name)
         return out
 
+    @property
+    def prefix_sources(self) -> dict[str, str]:
+        """Image prefix -> the source that provides it (each prefix belongs to one source)."""
+        return {prefix: s.name for s in self.sources for prefix in s.image_prefixes}
+
+    @property
+    def spellings(self) -> list[tuple[str, str]]:
+        """Every pair of folder names that mean one folder, over all sources."""
+        return [pair for s in self.sources for pair in s.spellings]
+
     def host_limit(self, host: str, default: int) -> int:
         return self.hosts.get(host, default)
+
+    def with_needs(self, chosen: list[Source]) -> list[Source]:
+        """``chosen`` and the sources they need, directly or not, in catalog order."""
+        return with_needs(self.sources, chosen)
 
 
 def _unknown_name(name: str, catalog: Catalog) -> str:
@@ -146,7 +168,18 @@ def load_catalog(spec: str | Path = "default") -> Catalog:
     if not sources:
         raise ConfigError(f"{path}: the catalog has no sources; add [[source]] tables (see docs/catalog.md)")
     _check_unique(path, sources)
+    _check_prefix_owners(path, sources)
+    problem = needs_problem(sources)
+    if problem:
+        raise ConfigError(f"{path}: {problem}")
     return Catalog(path=path, sources=sources, hosts=dict(top.hosts))
+
+
+@functools.cache
+def known_prefixes() -> Mapping[str, str]:
+    """Image prefix -> source name in the default catalog: how verify, stats and pack, which read a mix and no
+    catalog, name the source of an image path."""
+    return MappingProxyType(load_catalog("default").prefix_sources)
 
 
 def _source(path: Path, index: int, table: object) -> Source:
@@ -155,7 +188,7 @@ def _source(path: Path, index: int, table: object) -> Source:
         src = msgspec.convert(table, Source)
     except msgspec.ValidationError as exc:
         raise ConfigError(f"{path}: source {label!r}: {_explain(exc)}") from None
-    problem = _check_values(src)
+    problem = _check_values(src) or kind_problem(src)
     if problem:
         raise ConfigError(f"{path}: source {label!r}: {problem}")
     return _resolve_file_url(path, src)
@@ -197,10 +230,32 @@ def _check_paths(src: Source) -> str | None:
     if component_problem(src.file_name) is not None:
         return f"url {src.url!r} ends in {src.file_name!r}, which is no file name; add filename = <a plain name>"
     folders = [("into", src.into)] + ([("strip", src.strip)] if src.strip else [])  # strip = "": nothing removed
+    folders += [("image_prefixes", value) for value in src.image_prefixes]
     for key, value in folders:
         problem = escape_problem(value) or (_DOTDOT if ".." in PurePosixPath(value).parts else None)
         if problem is not None:
             return f"{key} {value!r} {problem}; it must be a relative folder inside the data root"
+    return _check_prefixes(src) or _check_spellings(src)
+
+
+def _check_prefixes(src: Source) -> str | None:
+    """Prefixes are compared as text with the mix's image paths: each must be written as they are."""
+    for value in src.image_prefixes:
+        if PurePosixPath(value).as_posix() != value or value == ".":
+            return (
+                f"image_prefixes value {value!r} is not a plain folder path; "
+                "write it as the mix's image paths begin, e.g. 'coco/train2017'"
+            )
+    return None
+
+
+def _check_spellings(src: Source) -> str | None:
+    for pair in src.spellings:
+        problem = next((p for p in map(component_problem, pair) if p), None)
+        if problem is not None or pair[0] == pair[1]:
+            return (
+                f"spellings {list(pair)!r}: each pair names two different top-level folders, e.g. ['chartqa', 'chatqa']"
+            )
     return None
 
 
@@ -222,3 +277,14 @@ def _check_unique(path: Path, sources: tuple[Source, ...]) -> None:
         if src.name in seen:
             raise ConfigError(f"{path}: source name {src.name!r} appears twice; names must be unique")
         seen.add(src.name)
+
+
+def _check_prefix_owners(path: Path, sources: tuple[Source, ...]) -> None:
+    owner: dict[str, str] = {}
+    for src in sources:
+        for prefix in src.image_prefixes:
+            if owner.setdefault(prefix, src.name) != src.name:
+                raise ConfigError(
+                    f"{path}: image prefix {prefix!r} is claimed by sources {owner[prefix]!r} and {src.name!r}; "
+                    "each prefix names the one source that provides it"
+                )

@@ -1,12 +1,29 @@
 """Extraction: lay each download out under the data root (zip, tar, tar.gz or a plain file), safely and resumably.
 
-``extract_source`` dispatches on the source's ``kind`` (see ``recipes.RECIPES``), refuses unsafe and colliding
+``extract_source`` runs the lay-out step it is given (the composition layer's recipes pick one per kind: the plain
+``lay_out_archive``, ``extract_sam``, ``extract_vqa_collection``, ``take_stock``), refuses unsafe and colliding
 members before writing anything, checks disk space (in filesystem blocks and inodes), writes every file through a
-temporary name and writes a marker last.
+temporary name and writes a marker last. Imports the catalog and the foundation only.
 """
 
+from llavamix.extract.crawled import take_stock
 from llavamix.extract.marker import is_extracted, read_extracted
 from llavamix.extract.model import Extracted, ExtractOptions
-from llavamix.extract.recipes import RECIPES, extract_source
+from llavamix.extract.place import place_file
+from llavamix.extract.run import Step, extract_source, lay_out_archive
+from llavamix.extract.sam import extract_sam
+from llavamix.extract.vqa_collection import extract_vqa_collection
 
-__all__ = ["RECIPES", "ExtractOptions", "Extracted", "extract_source", "is_extracted", "read_extracted"]
+__all__ = [
+    "ExtractOptions",
+    "Extracted",
+    "Step",
+    "extract_sam",
+    "extract_source",
+    "extract_vqa_collection",
+    "is_extracted",
+    "lay_out_archive",
+    "place_file",
+    "read_extracted",
+    "take_stock",
+]

@@ -1,5 +1,5 @@
-"""The ``ocrvqa`` recipe: the fetch stage crawled the images straight into the source's folder, so extraction only
-takes stock of them (files, bytes), for the completion marker that vouches for them."""
+"""The lay-out step of a crawled source (OCR-VQA): the fetch stage crawled the images straight into the source's
+folder, so extraction only takes stock of them (files, bytes), for the completion marker that vouches for them."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ import os
 from pathlib import Path
 
 from llavamix.catalog import Source
-from llavamix.errors import ConfigError
 from llavamix.extract.model import Extracted, ExtractOptions
 from llavamix.io import PART_SUFFIX
 from llavamix.layout import Layout
@@ -15,8 +14,6 @@ from llavamix.layout import Layout
 
 def take_stock(source: Source, index: Path, layout: Layout, options: ExtractOptions) -> Extracted:
     """Count the crawled images of ``source``; ``index`` (its dataset.json) is left to the caller."""
-    if source.archive != "none":
-        raise ConfigError(f'source {source.name!r}: kind {source.kind!r} crawls images; set archive = "none"')
     folder = layout.target(source.into)
     files = size = 0
     if folder.is_dir():

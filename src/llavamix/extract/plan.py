@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path, PurePosixPath
 
 from llavamix.errors import ArchiveLayoutError
 from llavamix.extract.archives import Member
-from llavamix.layout import PREFIX_SOURCES
 
 Plan = list[tuple[Member, PurePosixPath]]  # member -> its path under the source's target folder
 Mapper = Callable[[Path, list[Member]], Plan]  # (archive, members) -> plan; raises ArchiveLayoutError
@@ -64,21 +63,22 @@ def folders_of(plan: Plan) -> dict[str, str]:
     return folders
 
 
-def roots(into: str, plan: Plan) -> list[str]:
-    """Folders (relative to the data root) that receive the plan's files: the known image prefix a file lands
-    under (``layout.PREFIX_SOURCES``), else the target folder's first level below ``into``."""
+def roots(into: str, plan: Plan, prefixes: Sequence[str] = ()) -> list[str]:
+    """Folders (relative to the data root) that receive the plan's files: the longest of the source's image
+    ``prefixes`` a file lands under, else the target folder's first level below ``into``; none inside another."""
     base = PurePosixPath(into)
     by_folder: dict[str, str] = {}  # keyed by the member's folder as text: cheap for 500K members
     for _, rel in files_of(plan):
         folder = str(rel).rpartition("/")[0]
         if folder not in by_folder:
-            by_folder[folder] = _root_of(base, folder)
-    return sorted(set(by_folder.values()))
+            by_folder[folder] = _root_of(base, folder, prefixes)
+    found = sorted(set(by_folder.values()))
+    return [r for r in found if not any(r.startswith(other + "/") for other in found)]
 
 
-def _root_of(base: PurePosixPath, folder: str) -> str:
+def _root_of(base: PurePosixPath, folder: str, prefixes: Sequence[str]) -> str:
     landed = (base / folder).as_posix() + "/"
-    known = [p for p in PREFIX_SOURCES if landed.startswith(p + "/")]
+    known = [p for p in prefixes if landed.startswith(p + "/")]
     if known:
         return max(known, key=len)
     return (base / folder.partition("/")[0]).as_posix()

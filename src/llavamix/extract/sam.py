@@ -1,6 +1,6 @@
-"""The ``sam`` recipe: the SAM 9K archive's layout is undocumented, so find the one folder its ``sa_<n>.jpg`` files
-sit in (the top level, ``images/``, ``sam_images_share-sft/``, ``data/sam/images/``...) and land them flat in the
-target folder; anything else in the archive is a surprise, reported before a byte is written."""
+"""The ``sam`` lay-out step: the SAM 9K archive's layout is undocumented, so find the one folder its ``sa_<n>.jpg``
+files sit in (the top level, ``images/``, ``sam_images_share-sft/``, ``data/sam/images/``...) and land them flat in
+the target folder; anything else in the archive is a surprise, reported before a byte is written."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import re
 from pathlib import Path, PurePosixPath
 
 from llavamix.catalog import Source
-from llavamix.errors import ArchiveLayoutError, ConfigError
+from llavamix.errors import ArchiveLayoutError
 from llavamix.extract.archives import Member
 from llavamix.extract.model import Extracted, ExtractOptions
 from llavamix.extract.plan import Plan, is_junk
@@ -42,6 +42,5 @@ def sam_plan(archive: Path, members: list[Member]) -> Plan:
 
 
 def extract_sam(source: Source, archive: Path, layout: Layout, options: ExtractOptions) -> Extracted:
-    if source.archive == "none":
-        raise ConfigError(f"source {source.name!r}: kind 'sam' needs archive = zip | tar | tar.gz; fix the catalog")
+    """Unpack the SAM subset's images flat into the target folder (the catalog requires an archive for it)."""
     return unpack(source, archive, layout, options, sam_plan)

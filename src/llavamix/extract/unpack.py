@@ -34,7 +34,8 @@ def unpack(source: Source, archive: Path, layout: Layout, options: ExtractOption
     finally:
         options.progress.finish(source.name)
     files = files_of(plan)
-    return Extracted(source.name, len(files), sum(m.size for m, _ in files), roots(source.into, plan))
+    landed = roots(source.into, plan, source.image_prefixes)
+    return Extracted(source.name, len(files), sum(m.size for m, _ in files), landed)
 
 
 def _unpack_listed(source: Source, archive: Path, target: Path, options: ExtractOptions, mapper: Mapper) -> Plan:

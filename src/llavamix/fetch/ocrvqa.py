@@ -1,6 +1,7 @@
 """The OCR-VQA crawl: ``dataset.json`` ({key: {"imageURL": ...}}) lists one URL per book cover; each lands as
-``<into>/<key>.jpg`` holding JPEG bytes, written through a temporary name. By default only the keys the mix JSON
-references are crawled. Resumable (a key whose file exists is skipped); dead URLs are listed, never fatal. An
+``<target>/<key>.jpg`` holding JPEG bytes, written through a temporary name. The caller says which keys are
+wanted (``CrawlJob.uses``: the keys the mixes reference, or None for every key) and where they land; this stage
+never reads a mix itself. Resumable (a key whose file exists is skipped); dead URLs are listed, never fatal. An
 index fetched over the network yields http(s) image URLs only (``crawl.allowed_schemes``).
 
 ``fetch_image`` is the whole per-key work: the local thread pool runs it, and so can any other executor.
@@ -15,25 +16,21 @@ import re
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from urllib.parse import urljoin
 
 import msgspec
 
-from llavamix.catalog import Source
 from llavamix.errors import FetchError
 from llavamix.fetch.crawl import Crawler, Dead
 from llavamix.fetch.jpeg import NotAnImage, as_jpeg
 from llavamix.fetch.options import CrawlReport, FetchOptions
 from llavamix.fetch.remote import Transient
 from llavamix.io import PART_SUFFIX, atomic_write_text, commit, part_path
-from llavamix.layout import MIX_JSON, Layout
-from llavamix.records import iter_images
 from llavamix.tasks import Outcome, RetryPolicy, run_tasks
 
 log = logging.getLogger(__name__)
 
-KIND = "ocrvqa"
 EXT = ".jpg"
 SAFE_KEY = re.compile(r"[A-Za-z0-9_-][\w.-]*")  # a file name, never a path
 
@@ -43,6 +40,20 @@ class _Entry(msgspec.Struct):
 
 
 _index = msgspec.json.Decoder(dict[str, _Entry])
+
+
+@dataclass(frozen=True)
+class CrawlJob:
+    """One crawl: the source's name (reports, progress), its image index and the URL it came from (relative image
+    URLs resolve against it, and it decides which schemes they may use), the folder the images land in, how many
+    mix records use each key (None: every key of the index), and the file listing dead and failed keys."""
+
+    source: str
+    index: Path
+    origin: str
+    target: Path
+    uses: Counter[str] | None
+    report: Path
 
 
 @dataclass(frozen=True)
@@ -66,15 +77,6 @@ def read_index(path: Path, base_url: str) -> dict[str, str]:
     except (msgspec.DecodeError, msgspec.ValidationError) as exc:
         raise FetchError(f"{path} is not an OCR-VQA dataset.json ({{key: {{imageURL, ...}}}}): {exc}") from None
     return {key: urljoin(base_url, entry.imageURL) for key, entry in entries.items()}
-
-
-def mix_keys(layout: Layout, into: str) -> Counter[str] | None:
-    """How many mix records use each key's image (``<into>/<key>.jpg``); None when the mix JSON is not there."""
-    mix = layout.root / MIX_JSON
-    if not mix.is_file():
-        return None
-    prefix = into.strip("/") + "/"
-    return Counter(PurePosixPath(image).stem for image in iter_images(mix) if image.startswith(prefix))
 
 
 def landed_keys(target: Path) -> set[str]:
@@ -108,21 +110,20 @@ def fetch_image(item: Wanted, target: Path, crawler: Crawler) -> int | Gone:
     return len(data)
 
 
-def crawl_ocrvqa(source: Source, index: Path, layout: Layout, options: FetchOptions) -> CrawlReport:
-    """Crawl the images ``index`` (the source's dataset.json) lists; raises FetchError if some still failed."""
-    urls = read_index(index, source.url)
-    uses = mix_keys(layout, source.into)
+def crawl_ocrvqa(job: CrawlJob, options: FetchOptions) -> CrawlReport:
+    """Crawl the wanted images ``job.index`` (a dataset.json) lists; raises FetchError if some still failed."""
+    urls = read_index(job.index, job.origin)
+    uses = job.uses
     keys = sorted(urls) if uses is None or options.crawl.all_keys else sorted(k for k in uses if k in urls)
-    target = layout.target(source.into)
-    target.mkdir(parents=True, exist_ok=True)
-    present = landed_keys(target)
-    report = CrawlReport(source.name, len(keys), present=sum(k in present for k in keys))
+    job.target.mkdir(parents=True, exist_ok=True)
+    present = landed_keys(job.target)
+    report = CrawlReport(job.source, len(keys), present=sum(k in present for k in keys))
     report.unknown = 0 if uses is None else sum(k not in urls for k in uses)
     todo = [Wanted(k, urls[k]) for k in keys if k not in present]
-    log.info("%s: %d of %d images to crawl", source.name, len(todo), len(keys))
-    _run(todo, target, Crawler(options.crawl, origin=source.url), options, report)
+    log.info("%s: %d of %d images to crawl", job.source, len(todo), len(keys))
+    _run(todo, job.target, Crawler(options.crawl, origin=job.origin), options, report)
     report.dead_records = None if uses is None else sum(n for k, n in uses.items() if k in report.dead or k not in urls)
-    report.report = _write_report(report, layout, urls)
+    report.report = _write_report(report, job.report, urls)
     if report.failed:
         raise FetchError(
             f"{len(report.failed):,} of {len(keys):,} images could not be fetched after retries "
@@ -163,8 +164,7 @@ def _collector(report: CrawlReport, options: FetchOptions) -> Callable[[Outcome]
     return collect
 
 
-def _write_report(report: CrawlReport, layout: Layout, urls: dict[str, str]) -> Path:
-    path = layout.report(f"{report.source}_dead.json")
+def _write_report(report: CrawlReport, path: Path, urls: dict[str, str]) -> Path:
     body = {
         "source": report.source,
         "keys": report.keys,

@@ -1,22 +1,22 @@
-"""Fetching catalog sources: scheme dispatch, the completion marker, adopting hand-placed files, parallel runs."""
+"""Fetching catalog sources' files: scheme dispatch, the completion marker, adopting hand-placed files, parallel
+runs (through a per-source hook, so that a recipe may do more than fetch the file)."""
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import replace
 from pathlib import Path
 
 from llavamix.catalog import Source
 from llavamix.errors import ChecksumError, FetchError, LlavamixError
-from llavamix.fetch import gdrive, http, hub, local, ocrvqa
+from llavamix.fetch import gdrive, http, hub, local
 from llavamix.fetch.download import download, manual_route
 from llavamix.fetch.limiter import HostLimiter
 from llavamix.fetch.options import Fetched, FetchOptions, FetchReport
 from llavamix.fetch.part import validator_path
 from llavamix.fetch.remote import Expected, Refused, Remote
-from llavamix.io import CHUNK, atomic_write_text, ensure_writable, new_hasher, part_path
+from llavamix.formats.markers import Downloaded, read_marker, write_marker
+from llavamix.io import CHUNK, ensure_writable, new_hasher, part_path
 from llavamix.layout import Layout
 from llavamix.tasks import CANCEL, run_tasks
 
@@ -25,6 +25,8 @@ log = logging.getLogger(__name__)
 STAGE = "fetch"
 DEFAULTS = FetchOptions()
 
+
+FetchOne = Callable[[Source, HostLimiter], Fetched]
 
 # URL scheme -> the function that opens such a source
 OPENERS: dict[str, Callable[[Source, FetchOptions], Remote]] = {
@@ -46,16 +48,10 @@ def fetch_source(
 ) -> Fetched:
     """Bring one source's file to its downloads path, verified; raises FetchError (or ChecksumError).
 
-    For a crawled source (``kind = "ocrvqa"``) the file is an image index, and the images it lists are crawled
-    into the source's folder too (``Fetched.crawl``).
+    Only the file: what a recipe does with it beyond that (OCR-VQA crawls the images its index lists) is the
+    recipe's own fetch hook (``llavamix.recipes``), which calls this first.
     """
-    fetched = _fetch_file(source, layout, options, limiter)
-    if source.kind == ocrvqa.KIND:
-        fetched = replace(fetched, crawl=ocrvqa.crawl_ocrvqa(source, fetched.path, layout, options))
-    return fetched
-
-
-def _fetch_file(source: Source, layout: Layout, options: FetchOptions, limiter: HostLimiter | None) -> Fetched:
+    limiter = limiter or HostLimiter(default=options.host_connections)
     present = _present(source, layout)
     if present is not None:
         return present
@@ -68,14 +64,7 @@ def _fetch_file(source: Source, layout: Layout, options: FetchOptions, limiter: 
     if dest.exists():
         fetched = adopt(source, dest, expected, options)
     else:
-        landed = download(
-            remote,
-            dest,
-            expected,
-            options,
-            key=source.name,
-            limiter=limiter or HostLimiter(default=options.host_connections),
-        )
+        landed = download(remote, dest, expected, options, key=source.name, limiter=limiter)
         fetched = Fetched(source.name, dest, landed.size, "resumed" if landed.resumed else "downloaded", landed.digest)
     _write_marker(layout.marker(source.name, STAGE), fetched)
     log.info("%s: %s %s (%d bytes)", source.name, fetched.how, dest, fetched.size)
@@ -87,17 +76,21 @@ def fetch_sources(
     layout: Layout,
     options: FetchOptions = DEFAULTS,
     host_caps: Mapping[str, int] | None = None,
+    *,
+    fetch_one: FetchOne | None = None,
 ) -> FetchReport:
     """Fetch every source, ``options.jobs`` at a time; one source's failure is reported, never raised.
 
-    An unwritable downloads folder is a ConfigError raised before any download.
+    ``fetch_one(source, limiter)`` fetches one source (default: its file, ``fetch_source``); the composition layer
+    passes the recipes' fetch hooks. An unwritable downloads folder is a ConfigError raised before any download.
     """
     ensure_writable(layout.downloads_dir, "downloads folder")
     limiter = HostLimiter(host_caps, options.host_connections)
+    one = fetch_one or (lambda source, lim: fetch_source(source, layout, options, limiter=lim))
 
     def work(source: Source) -> Fetched | str:
         try:
-            return fetch_source(source, layout, options, limiter=limiter)
+            return one(source, limiter)
         except LlavamixError as exc:  # the message already says what to do
             return str(exc)
 
@@ -118,20 +111,19 @@ def _expected(source: Source, remote: Remote) -> Expected:
 
 
 def _present(source: Source, layout: Layout) -> Fetched | None:
+    done = read_marker(layout.marker(source.name, STAGE), Downloaded)
+    if done is None:
+        return None
     dest = layout.download_path(source.name, source.file_name)
     try:
-        done = json.loads(layout.marker(source.name, STAGE).read_text(encoding="utf-8"))
         size = dest.stat().st_size
-    except (OSError, ValueError):
+    except OSError:
         return None
-    if not isinstance(done, dict) or done.get("size") != size:
-        return None
-    return Fetched(source.name, dest, size, "present", done.get("digest"))
+    return Fetched(source.name, dest, size, "present", done.digest) if done.size == size else None
 
 
 def _write_marker(marker: Path, fetched: Fetched) -> None:
-    record = {"file": fetched.path.name, "size": fetched.size, "digest": fetched.digest, "how": fetched.how}
-    atomic_write_text(marker, json.dumps(record) + "\n")
+    write_marker(marker, Downloaded(fetched.path.name, fetched.size, fetched.digest, fetched.how))
 
 
 def adopt(source: Source, dest: Path, expected: Expected, options: FetchOptions) -> Fetched:

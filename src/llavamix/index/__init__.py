@@ -1,6 +1,8 @@
-"""The mix index stage: ``build_index`` writes a memory-mappable Arrow index of a mix JSON for training.
+"""The mix index stage: ``build_index`` decodes a mix JSON in batches (in worker processes) and writes its
+memory-mappable index for training.
 
-Reading an index lives in the foundation (``llavamix.records.index.open_index``) so the loader can use it.
+The file format (columns, writer, ``open_index``) is ``llavamix.formats.index``'s, so the loader reads it without
+importing this stage. Imports the foundation (formats, records, io, tasks, errors) only.
 """
 
 from llavamix.index.build import IndexOptions, IndexReport, build_index

@@ -5,16 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from llavamix.errors import ConfigError
+from llavamix.loader.conversation import TEMPLATES
+from llavamix.records.anyres import DEFAULT_PINPOINTS
 
 IGNORE_INDEX = -100  # label value the loss skips
 IMAGE_TOKEN_INDEX = -200  # placeholder id the model swaps for image features
 
-# Open-LLaVA-NeXT builds its grid from [[1,2],[2,1],[2,2],[3,1],[1,3]] times the 336 px tower size.
-DEFAULT_GRID_PINPOINTS: tuple[tuple[int, int], ...] = ((336, 672), (672, 336), (672, 672), (1008, 336), (336, 1008))
 OPENAI_CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
 OPENAI_CLIP_STD = (0.26862954, 0.26130258, 0.27577711)
 
-TEMPLATES = ("plain", "v1", "llava_llama_3")
 ASPECT_RATIOS = ("anyres", "pad", "square")
 
 
@@ -31,7 +30,7 @@ class PreprocessConfig:
     template: str = "v1"
     image_aspect_ratio: str = "anyres"
     grid_pinpoints: list[list[int]] | tuple[tuple[int, int], ...] = field(
-        default_factory=lambda: [list(p) for p in DEFAULT_GRID_PINPOINTS]
+        default_factory=lambda: [list(p) for p in DEFAULT_PINPOINTS]
     )
     image_size: int = 336
     image_mean: tuple[float, ...] = OPENAI_CLIP_MEAN

@@ -8,18 +8,18 @@ from typing import Any
 
 from llavamix.errors import BadSampleError, ConfigError, UnsafePathError
 from llavamix.extras import require
+from llavamix.formats.index import open_index
 from llavamix.layout import Layout
 from llavamix.loader.config import PreprocessConfig
-from llavamix.loader.sample import POLICIES, SampleBuilder, decode, read_image
-from llavamix.records import MixFile, Record
-from llavamix.records.index import open_index, sample_lengths
+from llavamix.loader.sample import POLICIES, SampleBuilder, read_image, record_errors
+from llavamix.records import MixFile, MixSource, Record
 
 torch: Any = require("torch")
 log = logging.getLogger(__name__)
 
 
-def open_mix(path: Path | str) -> Any:
-    """A JSON mix (``MixFile``) or a ``llavamix index`` file, whichever ``path`` is; both give ``raw(i)``."""
+def open_mix(path: Path | str) -> MixSource:
+    """A JSON mix (``MixFile``) or a ``llavamix index`` file (``MixIndex``), whichever ``path`` is."""
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"{path}: mix not found; pass the mix JSON or an index built by `llavamix index`")
@@ -75,8 +75,8 @@ class LlavaNextDataset(torch.utils.data.Dataset):
 
     def sample(self, i: int) -> dict[str, Any]:
         """Sample ``i``, raising BadSampleError when its record or image cannot be used."""
-        json_mix = isinstance(self.mix, MixFile)  # a JSON mix's errors can name the byte in the file
-        record = decode(i, self.mix.raw[i], self.mix.path) if json_mix else decode(i, self.mix.raw(i))
+        with record_errors(i):
+            record = self.mix.record(i)
         image = None
         if record.has_image:
             path = self._image_path(i, record)
@@ -98,11 +98,7 @@ class LlavaNextDataset(torch.utils.data.Dataset):
 
     def _all_lengths(self) -> tuple[list[int], list[int]]:
         if self._lengths is None:
-            if isinstance(self.mix, MixFile):
-                pairs = [_lengths_of(self.mix, i) for i in range(len(self))]
-                self._lengths = ([p[0] for p in pairs], [p[1] for p in pairs])
-            else:
-                self._lengths = (self.mix.lengths.tolist(), self.mix.modality_lengths.tolist())
+            self._lengths = self.mix.sampler_lengths()
         return self._lengths
 
     @property
@@ -115,7 +111,3 @@ class LlavaNextDataset(torch.utils.data.Dataset):
         """Per-record word count, negative for text-only records, as the reference's ``modality_lengths``."""
         return self._all_lengths()[1]
 
-
-def _lengths_of(mix: MixFile, i: int) -> tuple[int, int]:
-    record = mix.record(i)
-    return sample_lengths([t.value for t in record.conversations], record.has_image)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
@@ -23,13 +25,19 @@ POLICIES = ("raise", "skip")  # what a dataset does with a bad sample
 IMAGE_ERRORS = (OSError, ValueError, SyntaxError, Image.DecompressionBombError)
 
 
-def decode(index: int, raw: Any, path: Path | None = None) -> Record:
-    """Record ``index`` from its JSON bytes (of the mix JSON at ``path``, if given); BadSampleError when it is not
-    a record."""
+@contextlib.contextmanager
+def record_errors(index: int) -> Iterator[None]:
+    """Turn what reading record ``index`` raises when it is not a record into BadSampleError naming it."""
     try:
-        return decode_record(raw, path, index)
+        yield
     except (msgspec.ValidationError, MixFormatError) as exc:  # MixFormatError: bytes that are not JSON text
         raise BadSampleError(f"record {index}: not a trainable record ({exc})") from exc
+
+
+def decode(index: int, raw: Any) -> Record:
+    """Record ``index`` from its JSON bytes; BadSampleError when it is not a record."""
+    with record_errors(index):
+        return decode_record(raw)
 
 
 def read_image(index: int, record: Record, source: Path | IO[bytes] | None, where: str) -> Image.Image:

@@ -17,10 +17,11 @@ from typing import Any
 
 from llavamix.errors import BadSampleError, ConfigError
 from llavamix.extras import require
+from llavamix.formats.pack import iter_shard, read_manifest
+from llavamix.formats.samples import ShardSample
 from llavamix.loader.config import PreprocessConfig
 from llavamix.loader.sample import POLICIES, SampleBuilder, decode, read_image
 from llavamix.loader.sampler import check_sharding, epoch_generator
-from llavamix.records.shards import ShardSample, iter_shard, read_manifest
 
 torch: Any = require("torch")
 log = logging.getLogger(__name__)

@@ -1,17 +1,17 @@
-"""Folders known under two names: the mix JSON says ``chartqa/`` where vqa_collection.zip holds ``chatqa/``, the
-finetune scripts read ``llava-next/`` where the mix lives in ``open-llava-next/``. Whichever name is needed and
-missing becomes an alias of the one on disk."""
+"""Folders known under two names: the catalog's ``spellings`` (the mix JSON says ``chartqa/`` where
+vqa_collection.zip holds ``chatqa/``), and the mix's own folder (the finetune scripts read ``llava-next/`` where the
+mix lives in ``open-llava-next/``). Whichever name is needed and missing becomes an alias of the one on disk."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 from llavamix.layout import MIX_ALIAS_DIR, MIX_JSON
 from llavamix.mix.aliases import Alias, make_alias
 from llavamix.records import iter_images
 
-# Each pair may be aliased in either direction.
-TWINS: tuple[tuple[str, str], ...] = (("chartqa", "chatqa"), (MIX_ALIAS_DIR, MIX_JSON.parent.as_posix()))
+MIX_TWINS = (MIX_ALIAS_DIR, MIX_JSON.parent.as_posix())
 
 
 def needed_folders(root: Path) -> set[str]:
@@ -24,11 +24,12 @@ def needed_folders(root: Path) -> set[str]:
     return tops | {MIX_ALIAS_DIR}
 
 
-def fix_spellings(root: Path, needed: set[str] | None = None) -> list[Alias]:
-    """Alias each needed folder that is missing (or already an alias) to its twin present under ``root``."""
+def fix_spellings(root: Path, spellings: Sequence[tuple[str, str]] = (), needed: set[str] | None = None) -> list[Alias]:
+    """Alias each needed folder that is missing (or already an alias) to its twin present under ``root``; the twins
+    are the pairs of ``spellings`` and the mix's folder, each aliased in whichever direction is needed."""
     needed = needed_folders(root) if needed is None else needed
     made = []
-    for a, b in TWINS:
+    for a, b in (*spellings, MIX_TWINS):
         for want, have in ((a, b), (b, a)):
             link, target = root / want, root / have
             usable = target.exists() and not target.is_symlink()

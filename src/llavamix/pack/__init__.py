@@ -1,6 +1,9 @@
 """The pack stage: ``pack_mix`` writes a mix and its images as WebDataset tar or Parquet shards, resumably.
 
-Shard names, sample keys, the manifest and the Parquet schema live in ``llavamix.records.shards``.
+Only the orchestration lives here: judging records (``plan``), cutting shards and their digests (``digest``),
+reading each shard's records and images (``samples``), running the shard writes and writing the manifest last
+(``run``). The files themselves (shard names, manifest, the tar and Parquet layouts, their writers and readers) are
+``llavamix.formats``', so loaders read a pack without importing this stage.
 """
 
 from llavamix.pack.options import PackOptions, ShardSize

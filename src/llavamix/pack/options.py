@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from llavamix.errors import ConfigError
-from llavamix.records.shards import FORMATS, Format
+from llavamix.formats.pack import FORMATS, Format
 from llavamix.tasks import NULL_PROGRESS, Progress
 
 _UNITS = {
@@ -46,8 +46,9 @@ class ShardSize:
 @dataclass(frozen=True)
 class PackOptions:
     """``name``: shard name prefix (default: the mix file's stem); ``on_error``: ``fail`` stops before writing
-    when a record cannot be packed (image missing, empty, not a regular file or outside the root; null image;
-    malformed), ``skip`` leaves such records out and lists them in the manifest."""
+    when a record cannot be packed (one that verify's quick checks give an error: its rules, e.g. ``bad_role`` or
+    ``not_alternating``, or its image missing, empty, not a regular file or outside the root), ``skip`` leaves
+    such records out and lists them, with verify's code, in the manifest."""
 
     format: Format = "webdataset"
     shard_size: ShardSize = field(default_factory=lambda: ShardSize.parse("1GB"))

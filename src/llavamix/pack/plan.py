@@ -1,38 +1,57 @@
-"""Plan a pack: check every record and image once, then cut the mix into shards of deterministic record ranges,
-each named by the digest of what it is built from."""
+"""Plan a pack: judge every record and image once, by verify's rules, then cut the mix into shards of deterministic
+record ranges, each named by the digest of what it is built from.
+
+A record is left out exactly when verify's quick checks give it an error (``records.rules``, then
+``records.imagefile`` for its image), with verify's code: pack never writes a record training would crash on or
+learn nothing from. Warnings do not keep a record out.
+"""
 
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import msgspec
 
+from llavamix.formats.pack import ShardEntry, shard_name
 from llavamix.layout import Layout
 from llavamix.pack.digest import ShardDigest
 from llavamix.pack.options import PackOptions
-from llavamix.records import MixFile, Record, decode_record
+from llavamix.records import MixFile, decode_with
 from llavamix.records.imagefile import locate_image
-from llavamix.records.shards import Problem, ShardEntry, shard_name
+from llavamix.records.problem import Problem
+from llavamix.records.rules import Finding, check_record
 
 TAR_BLOCK = 512
+_decode = msgspec.json.Decoder().decode
 
 
-def check_record(
-    records: MixFile, layout: Layout, i: int
-) -> tuple[Record | None, os.stat_result | None, Problem | None]:
-    """Record ``i`` decoded, its image file's stat (None if it has none), or the problem that keeps it out."""
-    try:
-        rec = decode_record(records.raw[i], records.path, i)  # MixFormatError for bytes that cannot be decoded
-    except msgspec.ValidationError as exc:
-        return None, None, Problem(i, "malformed", detail=str(exc))
-    if not isinstance(rec.image, str):
-        null = rec.has_image  # the key holds null: training would treat it as an image and crash
-        return rec, None, Problem(i, "image_null", rec.id, detail="the record's image is null") if null else None
-    image = locate_image(layout.root, rec.image)
-    if image.code is not None:
-        return rec, None, Problem(i, image.code, rec.id, rec.image, image.detail)
-    return rec, image.stat, None
+@dataclass(frozen=True)
+class Verdict:
+    """What pack reads of one record: its image path and the file's stat (None: text-only), or the problem that
+    keeps it out."""
+
+    image: str | None = None
+    stat: os.stat_result | None = None
+    problem: Problem | None = None
+
+
+def judge_record(layout: Layout, i: int, raw: bytes, mix: Path | str) -> Verdict:
+    """Record ``i`` of ``mix`` (its JSON ``raw``) judged as verify judges it without decoding its image; raises
+    MixFormatError for bytes that are not JSON text."""
+    value = decode_with(_decode, raw, mix, i)
+    found = check_record(value)
+    if isinstance(found, Finding):
+        rid = value.get("id") if type(value) is dict else None
+        return Verdict(problem=Problem(i, rid, found.code, None, found.detail))
+    image = value.get("image")
+    if image is None:  # the rules passed, so the key is absent (text-only), never null
+        return Verdict()
+    located = locate_image(layout.root, image)
+    if located.code is not None:
+        return Verdict(problem=Problem(i, value.get("id"), located.code, image, located.detail))
+    return Verdict(image, located.stat)
 
 
 def _tar_bytes(n: int) -> int:
@@ -72,7 +91,7 @@ class _Cutter:
 def plan_shards(
     records: MixFile, layout: Layout, name: str, options: PackOptions
 ) -> tuple[list[ShardEntry], list[Problem]]:
-    """The shards of a pack in order, and the records that cannot be packed (missing images etc.).
+    """The shards of a pack in order, and the records that cannot be packed (those verify gives an error).
 
     Ranges depend only on the mix, the image files' sizes and the options, so a rerun plans identical shards;
     a shard's digest changes exactly when one of its records or image files does.
@@ -81,15 +100,15 @@ def plan_shards(
     cut = _Cutter(name, options)
     by_records = options.shard_size.unit == "records"
     for i in range(len(records)):
-        rec, stat, problem = check_record(records, layout, i)
-        if problem is not None or rec is None:
-            problems.append(problem or Problem(i, "malformed"))
+        raw = records.raw(i)
+        verdict = judge_record(layout, i, raw, records.path)
+        if verdict.problem is not None:
+            problems.append(verdict.problem)
             cut.skipped.append(i)
             continue
-        raw = bytes(records.raw[i])
-        image = rec.image if isinstance(rec.image, str) else None
+        stat = verdict.stat
         cost = _tar_bytes(len(raw)) + (_tar_bytes(stat.st_size) if stat is not None else 0)
-        cut.add(i, 1 if by_records else cost, raw, image, stat)
+        cut.add(i, 1 if by_records else cost, raw, verdict.image, stat)
     if cut.count or cut.skipped:
         cut.close(len(records))
     return cut.shards, problems

@@ -4,34 +4,23 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import msgspec
 
 from llavamix.errors import PackError
-from llavamix.io import atomic_write_bytes, part_path
+from llavamix.formats.pack import Manifest, ShardEntry, manifest_path, plan_path, read_plan, write_manifest, write_shard
+from llavamix.io import part_path
 from llavamix.layout import Layout
 from llavamix.pack.options import PackOptions
-from llavamix.pack.parquet import write_parquet_shard
 from llavamix.pack.plan import plan_shards
-from llavamix.pack.webdataset import write_tar_shard
+from llavamix.pack.samples import shard_samples
 from llavamix.records import MixFile
-from llavamix.records.shards import (
-    Manifest,
-    Problem,
-    ShardEntry,
-    encode_manifest,
-    manifest_path,
-    plan_path,
-)
+from llavamix.records.problem import Problem
 from llavamix.tasks import Outcome, run_tasks
 
 log = logging.getLogger(__name__)
-
-Writer = Callable[[MixFile, Layout, ShardEntry, Path], int]
-WRITERS: dict[str, Writer] = {"webdataset": write_tar_shard, "parquet": write_parquet_shard}
 
 
 @dataclass(frozen=True)
@@ -83,7 +72,7 @@ def pack_mix(mix: Path, root: Path, out_dir: Path, options: PackOptions | None =
     manifest = None
     if not failed:
         manifest = manifest_path(out_dir, name)
-        atomic_write_bytes(manifest, encode_manifest(msgspec.structs.replace(plan, shards=shards)))
+        write_manifest(manifest, msgspec.structs.replace(plan, shards=shards))
     return PackReport(
         out_dir, options.format, shards,
         written=[o.key for o in outcomes if o.status == "done"],
@@ -99,7 +88,6 @@ def _with_size(out_dir: Path, shard: ShardEntry) -> ShardEntry:
 
 
 def _write(records: MixFile, layout: Layout, out_dir: Path, plan: Manifest, options: PackOptions) -> list[Outcome]:
-    writer = WRITERS[plan.format]
     sizes = {s.name: s.records for s in plan.shards}
     options.progress.start("pack", plan.packed, "records")
 
@@ -109,7 +97,7 @@ def _write(records: MixFile, layout: Layout, out_dir: Path, plan: Manifest, opti
     try:
         report = run_tasks(
             plan.shards,
-            lambda s: writer(records, layout, s, out_dir / s.name),
+            lambda s: write_shard(plan.format, shard_samples(records, layout, s), out_dir / s.name),
             key=lambda s: s.name,
             jobs=options.jobs,
             is_done=lambda s: (out_dir / s.name).exists(),
@@ -128,7 +116,7 @@ def _prepare(out_dir: Path, plan: Manifest) -> None:
     """
     out_dir.mkdir(parents=True, exist_ok=True)
     manifest_path(out_dir, plan.name).unlink(missing_ok=True)
-    old = _read_plan(plan_path(out_dir, plan.name))
+    old = read_plan(plan_path(out_dir, plan.name))
     before = {s.name: s.digest for s in old.shards} if old is not None else {}
     now = {s.name: s.digest for s in plan.shards}
     for shard in before.keys() | now.keys():
@@ -137,23 +125,17 @@ def _prepare(out_dir: Path, plan: Manifest) -> None:
         if path.exists() and not (shard in now and before.get(shard) == now[shard]):
             log.info("removing %s: its records or images changed since it was written", path)
             path.unlink()
-    atomic_write_bytes(plan_path(out_dir, plan.name), encode_manifest(plan))
-
-
-def _read_plan(path: Path) -> Manifest | None:
-    try:
-        return msgspec.json.decode(path.read_bytes(), type=Manifest)
-    except (OSError, msgspec.DecodeError, msgspec.ValidationError):
-        return None
+    write_manifest(plan_path(out_dir, plan.name), plan)
 
 
 def _problems_message(mix: Path, root: Path, problems: list[Problem]) -> str:
     shown = "; ".join(_describe(p) for p in problems[:5])
     more = f" and {len(problems) - 5} more" if len(problems) > 5 else ""
     return (
-        f"{mix}: {len(problems)} record(s) cannot be packed: {shown}{more}. Fetch or fix those images (each must "
-        f"be a non-empty regular file inside {root}), or run `llavamix verify {mix} --root {root} --write-clean "
-        "CLEAN.json` and pack CLEAN.json, or pack with --on-error skip to leave them out"
+        f"{mix}: {len(problems)} record(s) cannot be packed: {shown}{more}. Fix those records or their images (an "
+        f"image must be a non-empty regular file inside {root}; `llavamix verify` explains each code), or run "
+        f"`llavamix verify {mix} --root {root} --write-clean CLEAN.json` and pack CLEAN.json, or pack with "
+        "--on-error skip to leave them out"
     )
 
 

@@ -1,6 +1,11 @@
-"""The data model every stage shares: mix records, their JSON codec, and the schemas of exchanged files."""
+"""The data model every stage shares: mix records, their JSON codec, the ``MixSource`` reading interface, and the
+rules and measures of a record (the sampler length, the anyres token count).
+
+Imports only io, layout, errors and extras; the files stages exchange are ``llavamix.formats``'.
+"""
 
 from llavamix.records.images import iter_images
+from llavamix.records.lengths import record_lengths, sample_lengths
 from llavamix.records.model import (
     IMAGE_TOKEN,
     ROLES,
@@ -13,12 +18,14 @@ from llavamix.records.model import (
     write_raw_array,
     write_records,
 )
+from llavamix.records.source import MixSource
 from llavamix.records.windows import MixWindow, iter_windows, plan_spans, read_span, read_window
 
 __all__ = [
     "IMAGE_TOKEN",
     "ROLES",
     "MixFile",
+    "MixSource",
     "MixWindow",
     "Record",
     "Turn",
@@ -30,6 +37,8 @@ __all__ = [
     "plan_spans",
     "read_span",
     "read_window",
+    "record_lengths",
+    "sample_lengths",
     "write_raw_array",
     "write_records",
 ]

@@ -13,7 +13,8 @@ from collections.abc import Sequence
 PATCH = 336  # CLIP-L/14-336 input size
 FEATURES = 24  # features per side of one 336 px tile (336 / 14)
 BASE_TOKENS = FEATURES * FEATURES
-# train() hard-codes [[1,2],[2,1],[2,2],[3,1],[1,3]] x 336, as (width, height)
+# train() hard-codes [[1,2],[2,1],[2,2],[3,1],[1,3]] x 336, as (width, height); the one definition of the grid,
+# for the loader's PreprocessConfig default and the stats' token estimate alike
 DEFAULT_PINPOINTS: tuple[tuple[int, int], ...] = ((336, 672), (672, 336), (672, 672), (1008, 336), (336, 1008))
 
 

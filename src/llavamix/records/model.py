@@ -17,6 +17,7 @@ import msgspec
 
 from llavamix.errors import MixFormatError
 from llavamix.io import atomic_writer
+from llavamix.records.lengths import record_lengths
 from llavamix.records.malformed import UNREADABLE, RecordPlace, file_error, record_error
 
 IMAGE_TOKEN = "<image>"
@@ -50,7 +51,8 @@ T = TypeVar("T")
 
 
 class MixFile:
-    """A mix JSON opened for record-by-record access; ``raw[i]`` is record i's exact JSON bytes."""
+    """A mix JSON opened for record-by-record access (a ``MixSource``); ``raws`` holds every record's exact JSON
+    bytes, in order, as slices of the mapped file."""
 
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
@@ -59,27 +61,36 @@ class MixFile:
             # mmap: pages come from the page cache and are shared, nothing is copied onto the heap
             self._buf: mmap.mmap | bytes = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) if size else b""
         try:
-            self.raw: list[msgspec.Raw] = _raw_array.decode(self._buf)
+            self.raws: list[msgspec.Raw] = _raw_array.decode(self._buf)
         except UNREADABLE as exc:  # ValidationError too (a DecodeError): not an array
             raise file_error(self.path, self._buf, exc) from None
 
     def __len__(self) -> int:
-        return len(self.raw)
+        return len(self.raws)
+
+    def raw(self, i: int) -> bytes:
+        """Record ``i``'s exact JSON bytes."""
+        return bytes(self.raws[i])
 
     def record(self, i: int) -> Record:
         """Record ``i`` decoded strictly; raises msgspec.ValidationError if malformed, MixFormatError if its bytes
         cannot be decoded (see ``decode_with``)."""
-        return decode_with(_record.decode, self.raw[i], self.path, i)
+        return decode_with(_record.decode, self.raws[i], self.path, i)
 
     def value(self, i: int) -> Any:
         """Record ``i`` as plain Python (whatever JSON value it is)."""
-        return decode_with(_any.decode, self.raw[i], self.path, i)
+        return decode_with(_any.decode, self.raws[i], self.path, i)
+
+    def sampler_lengths(self) -> tuple[list[int], list[int]]:
+        """Every record's ``(lengths, modality_lengths)``, decoding each record once."""
+        pairs = [record_lengths(self.record(i)) for i in range(len(self))]
+        return [p[0] for p in pairs], [p[1] for p in pairs]
 
     def offset(self, i: int) -> int:
         """The byte offset of record ``i`` in the file; walks the records before it, so it is for error messages."""
         found = _LEADING.match(self._buf)
         pos = found.end() if found else 0
-        for raw in self.raw[:i]:
+        for raw in self.raws[:i]:
             pos = _after(self._buf, pos + len(raw))
         return pos
 

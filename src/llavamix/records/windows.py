@@ -123,7 +123,7 @@ def _strict(path: Path) -> None:
 def _strict_from(path: Path, first: int) -> Iterator[MixWindow]:
     """Fallback: the whole-file parser reports malformed JSON precisely; if it parses, serve the rest from it."""
     mf = MixFile(path)
-    yield MixWindow(-1, -1, first, mf.raw[first:])
+    yield MixWindow(-1, -1, first, mf.raws[first:])
 
 
 def plan_spans(path: Path | str, span: int = WINDOW) -> list[tuple[int, int]]:

@@ -11,16 +11,17 @@ from pathlib import Path
 import msgspec
 from PIL import Image
 
+from llavamix.catalog import known_prefixes
 from llavamix.errors import ConfigError
 from llavamix.io import open_regular
-from llavamix.layout import PREFIX_SOURCES, Layout, escape_problem, image_prefix
+from llavamix.layout import Layout, escape_problem, image_prefix
 from llavamix.records import Record, decode_with, iter_windows
 from llavamix.records.anyres import visual_tokens
-from llavamix.records.index import sample_lengths
+from llavamix.records.groups import TEXT_ONLY, UNKNOWN
+from llavamix.records.lengths import sample_lengths
 from llavamix.stats.report import SourceStats, StatsReport
 from llavamix.tasks import NULL_PROGRESS, Progress, run_tasks
 
-TEXT_ONLY = "text-only"
 _record = msgspec.json.Decoder(Record)
 
 
@@ -63,11 +64,12 @@ def _add_record(report: StatsReport, rec: Record | None, images: dict[str, str])
         return
     has_image = rec.has_image
     if isinstance(rec.image, str):
-        prefix = image_prefix(rec.image)
-        source = PREFIX_SOURCES.get(prefix, prefix)
+        known = known_prefixes()
+        prefix = image_prefix(rec.image, known)
+        source = known.get(prefix, prefix)
         images.setdefault(rec.image, source)
     else:
-        prefix = source = TEXT_ONLY if not has_image else "?"
+        prefix = source = TEXT_ONLY if not has_image else UNKNOWN
     entry = report.by_source.setdefault(source, SourceStats())
     entry.records += 1
     entry.prefixes.add(prefix)

@@ -1,11 +1,12 @@
 """Prove every record of a mix is trainable: record checks, image checks, the report, the clean JSON, the HTML page."""
 
+from llavamix.records.problem import Problem
 from llavamix.records.reasons import ERRORS, REASONS, WARNINGS, is_error
+from llavamix.records.rules import Finding, check_record
 from llavamix.verify.clean import write_clean
 from llavamix.verify.html import write_html
 from llavamix.verify.images import DEFAULT_MAX_PIXELS, DEFAULT_TINY, ImageCheck, inspect_image
-from llavamix.verify.report import Problem, SourceCount, VerifyReport
-from llavamix.verify.rules import Finding, check_record
+from llavamix.verify.report import SourceCount, VerifyReport
 from llavamix.verify.run import VerifyOptions, verify_mix
 
 __all__ = [

@@ -11,25 +11,7 @@ from typing import Any
 import msgspec
 
 from llavamix.io import atomic_write_bytes
-from llavamix.records.reasons import is_error
-
-
-@dataclass(frozen=True)
-class Problem:
-    """One problem of one record: the record's index and id, a reason code, the image path if any, a detail."""
-
-    index: int
-    id: Any
-    code: str
-    path: str | None
-    detail: str
-
-    @property
-    def is_error(self) -> bool:
-        return is_error(self.code)
-
-    def to_json(self) -> dict[str, Any]:
-        return {"index": self.index, "id": self.id, "code": self.code, "path": self.path, "detail": self.detail}
+from llavamix.records.problem import Problem
 
 
 @dataclass

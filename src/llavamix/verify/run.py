@@ -13,6 +13,7 @@ from llavamix.errors import ConfigError, MixFormatError
 from llavamix.layout import Layout
 from llavamix.records import iter_windows, plan_spans
 from llavamix.records.imagefile import locate_image
+from llavamix.records.problem import Problem
 from llavamix.tasks import NULL_PROGRESS, Progress, run_tasks
 from llavamix.verify.cache import CACHE_NAME, ImageCache
 from llavamix.verify.images import (
@@ -23,7 +24,7 @@ from llavamix.verify.images import (
     Limits,
     inspect_many,
 )
-from llavamix.verify.report import Problem, Profile, SourceCount, VerifyReport
+from llavamix.verify.report import Profile, SourceCount, VerifyReport
 from llavamix.verify.scan import RecordScan, rebase, scan_nominal, scan_raws, scan_span
 
 log = logging.getLogger(__name__)

@@ -13,14 +13,13 @@ from typing import Any
 
 import msgspec
 
+from llavamix.catalog import known_prefixes
 from llavamix.errors import MixFormatError
 from llavamix.layout import image_prefix
 from llavamix.records import decode_with, read_span, read_window
-from llavamix.records.index import sample_lengths
-from llavamix.verify.rules import Finding, check_record
-
-TEXT_ONLY = "text-only"  # by_source key of records without an image key
-UNKNOWN = "?"  # by_source key of records whose image is unusable (not an object, null, not a string)
+from llavamix.records.groups import TEXT_ONLY, UNKNOWN
+from llavamix.records.lengths import sample_lengths
+from llavamix.records.rules import Finding, check_record
 
 _decode = msgspec.json.Decoder().decode
 
@@ -101,7 +100,7 @@ def scan_raws(raws: list[msgspec.Raw], first: int, profile: bool = False, *, mix
             folder = image.rpartition("/")[0]
             src = dir_source.get(folder)
             if src is None:
-                src = dir_source[folder] = sources.ref(image_prefix(image))
+                src = dir_source[folder] = sources.ref(image_prefix(image, known_prefixes()))
         else:
             src = sources.ref(TEXT_ONLY if is_obj and "image" not in rec else UNKNOWN)
         scan.source_ref.append(src)

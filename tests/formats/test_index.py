@@ -7,30 +7,16 @@ import multiprocessing
 import pickle
 from pathlib import Path
 
+import msgspec
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
 
 from llavamix.errors import ConfigError
+from llavamix.formats.index import IndexColumns, open_index, open_writer
 from llavamix.index import IndexOptions, build_index
 from llavamix.records import decode_record
-from llavamix.records.index import count_words, open_index, sample_lengths
 from tests.mixdata import records, reference_lengths, write_mix
 
 pytest.importorskip("pyarrow")
-
-WHITESPACE = " \t\n\r\x0b\x0c\x1c\x1d\x1e\x1f\x85\xa0\u1680\u2000\u2003\u2028\u2029\u202f\u205f\u3000"
-
-
-@given(st.lists(st.text(alphabet=st.sampled_from([*WHITESPACE, "a", "b", "é", "<", "日"]), max_size=40), max_size=5))
-def test_count_words_equals_str_split(values: list[str]) -> None:
-    assert count_words(values) == sum(len(v.split()) for v in values)
-
-
-def test_sample_lengths_follow_the_reference() -> None:
-    assert sample_lengths(["<image>\nhi there", "yes"], True) == (4 + 128, 4)
-    assert sample_lengths(["hi there", "yes"], False) == (3, -3)
-
 
 @pytest.fixture
 def index(tmp_path: Path) -> Path:
@@ -124,3 +110,24 @@ def test_not_an_index(tmp_path: Path) -> None:
     (tmp_path / "x.idx").write_bytes(b"[1, 2, 3]")
     with pytest.raises(ConfigError, match="not a llavamix index"):
         open_index(tmp_path / "x.idx")
+
+
+def test_the_writer_fills_every_column_by_name(tmp_path: Path) -> None:
+    """The format's own writer, without the index stage: each derived column lands under its own name."""
+    turns = [{"from": "human", "value": "<image>\nhi there"}, {"from": "gpt", "value": "yes"}]
+    recs = [{"id": 5, "conversations": turns}, {"id": "x", "image": None, "conversations": turns},
+            {"image": "a/b.jpg", "conversations": turns[1:]}]  # fmt: skip
+    raws = [json.dumps(r).encode() for r in recs]
+    columns = IndexColumns()
+    for rec in recs:
+        columns.add([t["value"] for t in rec["conversations"]], rec.get("id"), rec.get("image", msgspec.UNSET))
+    with open_writer(tmp_path / "m.idx", {"source": "m.json"}) as writer:
+        writer.write(raws, columns)
+    assert not (tmp_path / "m.idx.part").exists()
+    with open_index(tmp_path / "m.idx") as ix:
+        assert [ix.raw(i) for i in range(len(ix))] == raws
+        assert [ix.id(i) for i in range(3)] == [5, "x", None]
+        assert [ix.has_image(i) for i in range(3)] == [False, True, True]
+        assert ix.images == [None, None, "a/b.jpg"]
+        assert ix.sampler_lengths() == ([4, 4 + 128, 1 + 128], [-4, 4, 1])
+        assert ix.meta["source"] == "m.json" and ix.meta["format"] == "llavamix-index"

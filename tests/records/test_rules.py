@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from llavamix.verify.rules import Finding, check_record, explain_record
+from llavamix.records.rules import Finding, check_record, explain_record
 from tests.verify.conftest import record
 
 

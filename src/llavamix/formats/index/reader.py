@@ -1,15 +1,14 @@
-"""The mix index file: its Arrow schema, the sampler's length formula, and ``open_index`` for zero-copy reads.
+"""Reading an index: ``open_index`` maps the file; records and columns are read on demand, zero-copy.
 
-An index is one uncompressed Arrow IPC file whose record batches hold every mix record's exact JSON bytes plus
-columns derived from it (id, image, lengths). Opened through a memory map, its buffers are file-backed pages that
-forked workers share, so a process pays only for the records it touches.
+Opened through a memory map, the file's buffers are file-backed pages that forked workers share, so a process pays
+only for the records it touches.
 """
 
 from __future__ import annotations
 
 import bisect
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -17,67 +16,12 @@ import msgspec
 
 from llavamix.errors import ConfigError
 from llavamix.extras import require
+from llavamix.formats.index.schema import HAS_IMAGE, ID_INT, ID_STR, IMAGE, LENGTHS, MODALITY_LENGTHS, RAW, check_schema
 from llavamix.records.model import Record, decode_record
 
 if TYPE_CHECKING:
     import numpy as np
     import pyarrow as pa
-
-INDEX_FORMAT = "llavamix-index"
-INDEX_VERSION = 1
-IMAGE_LENGTH = 128  # what the reference sampler adds to an image record's word count
-
-# Column names, in schema order.
-RAW = "raw"  # the record's exact JSON bytes
-ID_INT = "id_int"  # the id when it is a JSON integer, else null
-ID_STR = "id_str"  # the id when it is a JSON string, else null
-HAS_IMAGE = "has_image"  # the record has an "image" key (training tests presence, not truthiness)
-IMAGE = "image"  # the "image" value when it is a string, else null
-LENGTHS = "lengths"
-MODALITY_LENGTHS = "modality_lengths"
-
-
-# ASCII bytes str.split() treats as whitespace -> b" ", every other byte -> b"x"
-_ASCII_SPACE = b" \t\n\r\x0b\x0c\x1c\x1d\x1e\x1f"
-_WORD_MAP = bytes(32 if b in _ASCII_SPACE else 120 for b in range(256))
-
-
-def count_words(values: Sequence[str]) -> int:
-    """``sum(len(v.split()) for v in values)``, without building the word lists for ASCII text."""
-    text = " ".join(values)
-    if not text.isascii():
-        return len(text.split())
-    # a word starts at every non-space byte that follows a space (or starts the text)
-    mapped = text.encode().translate(_WORD_MAP)
-    return mapped.count(b" x") + mapped.startswith(b"x")
-
-
-def sample_lengths(values: Sequence[str], has_image: bool) -> tuple[int, int]:
-    """``(length, modality_length)`` of a record exactly as the reference dataset's properties compute them.
-
-    Words are ``str.split()`` tokens; image records get +128 on ``length``; ``modality_length`` is the plain word
-    count, negated for text-only records.
-    """
-    words = count_words(values)
-    return words + (IMAGE_LENGTH if has_image else 0), (words if has_image else -words)
-
-
-def index_schema(metadata: dict[str, str] | None = None) -> pa.Schema:
-    """The Arrow schema every index file has; ``metadata`` is added to the format and version keys."""
-    pa = require("pyarrow")
-    meta = {"format": INDEX_FORMAT, "version": str(INDEX_VERSION), **(metadata or {})}
-    return pa.schema(
-        [
-            pa.field(RAW, pa.large_binary(), nullable=False),
-            pa.field(ID_INT, pa.int64()),
-            pa.field(ID_STR, pa.string()),
-            pa.field(HAS_IMAGE, pa.bool_(), nullable=False),
-            pa.field(IMAGE, pa.string()),
-            pa.field(LENGTHS, pa.int32(), nullable=False),
-            pa.field(MODALITY_LENGTHS, pa.int32(), nullable=False),
-        ],
-        metadata=meta,
-    )
 
 
 class _Chunks:
@@ -159,7 +103,8 @@ def _read_int32(column: pa.ChunkedArray, reader: _FileReader) -> np.ndarray:
 
 
 class MixIndex:
-    """A read-only, memory-mapped mix index; ``record(i)`` decodes one record, nothing else is loaded."""
+    """A read-only, memory-mapped mix index (a ``MixSource``); ``record(i)`` decodes one record, nothing else is
+    loaded."""
 
     def __init__(self, path: Path | str) -> None:
         pyarrow = require("pyarrow")
@@ -172,7 +117,7 @@ class MixIndex:
             reader = ipc.open_file(self._source)
         except pyarrow.ArrowInvalid as exc:
             raise ConfigError(f"{self.path}: not a llavamix index ({exc}); rebuild it with `llavamix index`") from None
-        _check_schema(self.path, reader.schema)
+        check_schema(self.path, reader.schema)
         # read_all on a memory map copies nothing: every buffer points into the mapped file
         self.table: pa.Table = reader.read_all()
         self.meta: dict[str, str] = {k.decode(): v.decode() for k, v in (reader.schema.metadata or {}).items()}
@@ -200,6 +145,10 @@ class MixIndex:
     def record(self, i: int) -> Record:
         """Record ``i`` decoded strictly (``llavamix.records.Record``)."""
         return decode_record(self.raw(i))
+
+    def sampler_lengths(self) -> tuple[list[int], list[int]]:
+        """Every record's ``(lengths, modality_lengths)``, as stored when the index was built."""
+        return self.lengths.tolist(), self.modality_lengths.tolist()
 
     def value(self, i: int) -> Any:
         """Record ``i`` as plain Python, exactly what ``json.load`` of the mix gives for it."""
@@ -259,18 +208,6 @@ class MixIndex:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-def _check_schema(path: Path, schema: pa.Schema) -> None:
-    meta = schema.metadata or {}
-    if meta.get(b"format") != INDEX_FORMAT.encode():
-        raise ConfigError(f"{path}: not a llavamix index; build one with `llavamix index MIX.json --out {path}`")
-    version = meta.get(b"version", b"?").decode()
-    if version != str(INDEX_VERSION):
-        raise ConfigError(
-            f"{path}: index version {version}, this llavamix reads version {INDEX_VERSION}; rebuild it with "
-            "`llavamix index`"
-        )
 
 
 def open_index(path: Path | str) -> MixIndex:

@@ -1,4 +1,7 @@
-"""Record checks: read one decoded mix record the way the Open-LLaVA-NeXT trainer does and name its first problem.
+"""Record rules: read one decoded mix record the way the Open-LLaVA-NeXT trainer does and name its first problem.
+
+The one rule set of llavamix: verify reports what it finds, pack leaves out (or refuses) every record it gives an
+error; codes are those of ``records.reasons``.
 
 Precedence (a record gets at most one error, the first that fails, so each problem has exactly one code):
 ``not_object`` -> ``image_null`` -> ``image_not_str`` -> ``no_conversations`` (missing, not a list, empty) ->
@@ -13,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from llavamix.records import IMAGE_TOKEN
+from llavamix.records.model import IMAGE_TOKEN
 
 _ABSENT = object()
 _JSON_KIND = {list: "an array", str: "a string", int: "a number", float: "a number", bool: "a boolean"}

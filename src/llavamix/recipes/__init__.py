@@ -1,0 +1,12 @@
+"""Recipes: the behaviour of each kind of source, one module per kind (``archive``, ``mix_json``,
+``vqa_collection``, ``sam``, ``ocrvqa``), wired to the catalog's registry of kinds by one table (``RECIPES``).
+
+A recipe says how a source is fetched (its fetch hook), how its download is laid out (its step), and when a rerun
+may skip it. This is a composition layer: it may import the stages it composes (fetch, extract), the catalog and
+the foundation; ``prepare`` runs it, and no stage imports it.
+"""
+
+from llavamix.recipes.base import Context, Recipe
+from llavamix.recipes.table import RECIPES, is_done, recipe_for, run_fetch, run_lay_out
+
+__all__ = ["RECIPES", "Context", "Recipe", "is_done", "recipe_for", "run_fetch", "run_lay_out"]
