@@ -136,3 +136,13 @@ def test_package_imports_without_torch_and_names_the_extra():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.startswith("MissingExtra") and "llavamix[torch]" in out
+
+
+@pytest.mark.parametrize("rid", [1.5, True, [1, 2], {"a": 1}])
+def test_any_json_id_trains_as_the_reference_ignores_ids(data_root, legacy_tok, tmp_path, rid):
+    records = json.loads((data_root / "mix.json").read_text())
+    text_only = next(r for r in records if "image" not in r)
+    (tmp_path / "mix.json").write_text(json.dumps([{**text_only, "id": rid}]))
+    got = LlavaNextDataset(tmp_path / "mix.json", data_root, legacy_tok)[0]
+    expected = LlavaNextDataset(data_root / "mix.json", data_root, legacy_tok)[records.index(text_only)]
+    assert torch.equal(got["input_ids"], expected["input_ids"]) and torch.equal(got["labels"], expected["labels"])

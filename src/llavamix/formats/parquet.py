@@ -93,12 +93,19 @@ def _row(sample: Sample) -> dict[str, Any]:
     rec = sample.record
     return {
         INDEX: sample.index,
-        ID: None if rec.id is None else str(rec.id),
+        ID: _id_text(rec.id),
         ID_IS_INT: type(rec.id) is int,
         CONVERSATIONS: [{"from": t.role, "value": t.value} for t in rec.conversations],
         DATA_SOURCE: sample.source,
         RECORD: sample.raw.decode("utf-8"),
     }
+
+
+def _id_text(rid: Any) -> str | None:
+    """A string id as it is; any other JSON value as its JSON text (``7``, ``1.5``, ``true``, ``[1, 2]``)."""
+    if rid is None or type(rid) is str:
+        return rid
+    return msgspec.json.encode(rid).decode("utf-8")
 
 
 @dataclass

@@ -33,7 +33,7 @@ class Record(msgspec.Struct, frozen=True):
     """A well-typed record; ``image`` is UNSET for text-only rows (absent key), None if the key holds null."""
 
     conversations: list[Turn]
-    id: int | str | None = None
+    id: Any = None  # the trainer never reads it: a float, bool, list or object id still trains
     image: str | msgspec.UnsetType | None = msgspec.UNSET
 
     @property
