@@ -1,5 +1,6 @@
-"""The resumable task loop: skipping finished items, retries, isolation of failures, order, process pools, and
-stopping promptly (Ctrl-C, a full disk) with queued tasks dropped and running ones stopped."""
+"""The resumable task loop: skipping finished items, retries, isolation of failures (kept as the exceptions
+raised, from worker processes too), order, process pools, and stopping promptly (Ctrl-C, a full disk, a
+configuration error) with queued tasks dropped and running ones stopped."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from llavamix.tasks import CANCEL, Cancelled, Outcome, RetryPolicy, run_tasks
+from llavamix.errors import InUseError, MixFormatError, UnsafePathError
+from llavamix.tasks import CANCEL, Cancelled, Outcome, RetryPolicy, WorkerError, run_tasks
 
 SLOW = 20.0  # seconds a long task would run if nothing stopped it
 
@@ -39,6 +41,9 @@ def test_outcomes_in_input_order_and_failures_isolated(jobs: int) -> None:
     assert [o.value for o in report.done] == [9, 4, 25]
     assert [o.key for o in report.failed] == ["-1"]
     assert report.failed[0].error == "ValueError: negative: -1"
+    failure = report.failures["-1"]
+    assert isinstance(failure, ValueError) and failure.args == ("negative: -1",), "the exception itself, kept"
+    assert failure.__traceback__ is None, "an outcome does not keep the failed task's frames alive"
     assert not report.ok
     assert sorted(o.key for o in seen) == sorted(["3", "-1", "2", "5"])
 
@@ -187,3 +192,66 @@ def test_a_full_disk_stops_the_whole_run(jobs: int) -> None:
     # the worker that hit the full disk may take one more item before the stop request is set, never more
     assert set(started) <= {0, 1, 2, 3}, "tasks after the full disk were started"
     assert not CANCEL.cancelled
+
+
+class HalfWritten(Exception):
+    """An exception that pickles but cannot be rebuilt from its pickle (its __init__ wants two arguments)."""
+
+    def __init__(self, path: str, why: str) -> None:
+        super().__init__(f"{path}: {why}")
+
+
+def break_on(x: int) -> int:
+    if x == 1:
+        raise MixFormatError("m.json: not a JSON array at byte 0; pass the mix file")
+    if x == 2:
+        raise HalfWritten("a.jpg", "half written")
+    return square(x)
+
+
+def test_a_process_pools_failures_keep_their_type() -> None:
+    report = run_tasks([0, 1, 2, -3], break_on, jobs=2, pool="process")
+    failures = report.failures
+    assert list(failures) == ["1", "2", "-3"] and [o.value for o in report.done] == [0]
+    assert isinstance(failures["1"], MixFormatError) and str(failures["1"]).startswith("m.json: not a JSON array")
+    assert isinstance(failures["-3"], ValueError) and str(failures["-3"]) == "negative: -3"
+    # what cannot be rebuilt in this process comes back as its type's name and its message, not a broken pool
+    unpicklable = failures["2"]
+    assert isinstance(unpicklable, WorkerError) and unpicklable.type_name == "HalfWritten"
+    assert report.failed[1].error == "HalfWritten: a.jpg: half written"
+
+
+def misconfigured(started: list[int]) -> object:
+    slow = long_task(started)
+
+    def work(x: int) -> int:
+        if x != 1:
+            return slow(x)  # type: ignore[operator]
+        started.append(x)
+        raise UnsafePathError("catalog value '../x' climbs out of the downloads folder; fix the catalog")
+
+    return work
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_a_configuration_error_stops_the_whole_run(jobs: int) -> None:
+    started: list[int] = []
+    began = time.monotonic()
+    with pytest.raises(UnsafePathError, match=r"^catalog value '\.\./x' climbs out"):
+        run_tasks(range(8), misconfigured(started), jobs=jobs)
+    assert time.monotonic() - began < SLOW / 2, "the other running task was not stopped"
+    assert set(started) <= {0, 1, 2, 3}, "tasks after the configuration error were started"
+    assert not CANCEL.cancelled
+
+
+def in_use(x: int) -> int:
+    if x == 1:
+        raise InUseError("data root d is in use by pid 7; wait for it, or stop it and rerun")
+    return nap(x)
+
+
+def test_a_configuration_error_in_a_worker_process_stops_the_run() -> None:
+    began = time.monotonic()
+    with pytest.raises(InUseError, match=r"^data root d is in use by pid 7"):
+        run_tasks([0, 1, 2, 3], in_use, jobs=2, pool="process")
+    assert time.monotonic() - began < SLOW / 2, "the run waited for its worker processes"

@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from llavamix.tasks import Outcome, run_tasks
+from llavamix.tasks import NeedFailed, NeedsCycle, Outcome, run_tasks
 
 NEEDS = {"mix": [], "crawl": ["mix"], "report": ["crawl"], "coco": []}
 
@@ -56,6 +56,8 @@ def test_a_failed_need_fails_its_dependents_unrun() -> None:
     assert status["coco"] == ("done", None)
     assert status["crawl"] == ("failed", "not run: it needs 'mix', which failed")
     assert status["report"] == ("failed", "not run: it needs 'crawl', which failed")
+    need = report.failures["report"]
+    assert isinstance(need, NeedFailed) and need.need == "crawl", "the failure is an object naming the need"
     assert {k for _, k in journal.events} == {"mix", "coco"}, "neither dependent ran"
     assert sorted(o.key for o in seen) == sorted(NEEDS), "every outcome is reported"
 
@@ -78,3 +80,5 @@ def test_needs_that_wait_on_each_other_fail_instead_of_hanging(jobs: int) -> Non
         "crawl": ("failed", "not run: its needs ['mix'] wait on it"),
         "coco": ("done", None),
     }
+    cycle = report.failures["mix"]
+    assert isinstance(cycle, NeedsCycle) and cycle.needs == ("crawl",)

@@ -43,7 +43,7 @@ class PrepareOptions:
 class SourceResult:
     name: str
     status: Literal["done", "skipped", "failed"]
-    error: str | None = None
+    failure: BaseException | None = None  # what a failed source raised (a FetchError, a NotRun...)
     extracted: extract.Extracted | None = None
 
 
@@ -59,6 +59,11 @@ class PrepareReport:
     @property
     def failed(self) -> list[SourceResult]:
         return [s for s in self.sources if s.status == "failed"]
+
+    @property
+    def failures(self) -> dict[str, BaseException]:
+        """Each failed source's name and what it raised."""
+        return {s.name: s.failure for s in self.failed if s.failure is not None}
 
     @property
     def ok(self) -> bool:
@@ -156,7 +161,7 @@ def _source_result(outcome: Outcome[extract.Extracted], sources: list[Source], l
     if outcome.status == "skipped":
         src = next(s for s in sources if s.name == outcome.key)
         return SourceResult(outcome.key, "skipped", extracted=extract.read_extracted(src, layout))
-    return SourceResult(outcome.key, outcome.status, outcome.error, outcome.value)
+    return SourceResult(outcome.key, outcome.status, outcome.failure, outcome.value)
 
 
 def fix_layout(root: Path, spellings: Sequence[tuple[str, str]] = ()) -> list[mix.Alias]:

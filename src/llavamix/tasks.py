@@ -7,7 +7,12 @@ Stopping: when the main thread is interrupted (Ctrl-C's KeyboardInterrupt, or ``
 handler) inside ``run_tasks``, queued tasks are dropped, the process-wide ``CANCEL`` token is set so that running
 tasks stop at their next check (long loops call ``CANCEL.check()``: each download chunk, each archive member),
 worker processes are terminated, and the interruption is re-raised once every worker has stopped. A full disk
-(ENOSPC, EDQUOT) stops a run the same way: every other task would fail on it too.
+(ENOSPC, EDQUOT) and a configuration error (``ConfigError``: an unsafe path, a folder in use) stop a run the same
+way: every other task would fail on them too.
+
+Failures stay objects: a failed task's ``Outcome.failure`` is the exception it raised (from a worker process too,
+or a ``WorkerError`` naming its type where it does not pickle), and a task that never ran because a task it needs
+failed has a ``NotRun`` (``NeedFailed``, ``NeedsCycle``). ``failure_text`` is how any of them reads.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from __future__ import annotations
 import errno
 import functools
 import logging
+import pickle
 import random
 import signal
 import threading
@@ -22,6 +28,8 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Generic, Literal, TypeVar
+
+from llavamix.errors import ConfigError, LlavamixError
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -36,8 +44,13 @@ class Outcome(Generic[R]):
     key: str
     status: Status
     value: R | None = None
-    error: str | None = None
+    failure: BaseException | None = None  # what a failed task raised, or why it never ran (NotRun)
     attempts: int = 0
+
+    @property
+    def error(self) -> str | None:
+        """How the failure reads (``failure_text``); None unless the task failed."""
+        return None if self.failure is None else failure_text(self.failure)
 
 
 @dataclass
@@ -60,8 +73,59 @@ class TaskReport(Generic[R]):
         return self._with("failed")
 
     @property
+    def failures(self) -> dict[str, BaseException]:
+        """Each failed task's key and what it raised, in input order."""
+        return {o.key: o.failure for o in self.failed if o.failure is not None}
+
+    @property
     def ok(self) -> bool:
         return not self.failed
+
+
+def failure_text(exc: BaseException) -> str:
+    """How a failure reads: a llavamix error's own message (it already says what to do), else the exception's type
+    and message (``ValueError: ...``), as for an error nobody foresaw."""
+    if isinstance(exc, LlavamixError | WorkerError):
+        return str(exc)
+    return f"{type(exc).__name__}: {exc}"
+
+
+class WorkerError(Exception):
+    """A task's exception that could not come back from its worker process as itself (it does not pickle): the
+    name of its type and how it read there."""
+
+    def __init__(self, type_name: str, text: str) -> None:
+        super().__init__(type_name, text)
+        self.type_name, self.text = type_name, text
+
+    def __str__(self) -> str:
+        return self.text
+
+
+class NotRun(LlavamixError):
+    """A task that never ran because of the tasks it needs (``needs``); one of the two kinds below."""
+
+    def __init__(self, needs: tuple[str, ...], message: str) -> None:
+        super().__init__(f"not run: {message}")
+        self.needs = needs
+
+    def __reduce__(self) -> tuple[type[NotRun], tuple[str, ...]]:
+        return type(self), self.needs
+
+
+class NeedFailed(NotRun):
+    """A task it needs (``need``) failed."""
+
+    def __init__(self, need: str) -> None:
+        super().__init__((need,), f"it needs {need!r}, which failed")
+        self.need = need
+
+
+class NeedsCycle(NotRun):
+    """The tasks it needs wait, directly or not, on it: none of them can start."""
+
+    def __init__(self, *needs: str) -> None:
+        super().__init__(tuple(sorted(needs)), f"its needs {sorted(needs)} wait on it")
 
 
 @dataclass(frozen=True)
@@ -131,12 +195,14 @@ CANCEL = CancelToken()
 
 
 def stops_the_run(exc: BaseException) -> bool:
-    """A full disk or exhausted quota: every other task would fail the same way, so it is not a task's failure."""
-    return isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT)
+    """A configuration error (the run is set up wrong: an unsafe path, a folder in use), a full disk or an exhausted
+    quota: every other task would fail the same way, so it is not a task's failure."""
+    return isinstance(exc, ConfigError) or (isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT))
 
 
-def _attempt(work: Callable[[T], R], item: T, key: str, policy: RetryPolicy) -> Outcome[R]:
-    """Run one task: failures of ``policy.retry_on`` are retried, any other exception fails it at once."""
+def _attempt(work: Callable[[T], R], item: T, key: str, policy: RetryPolicy, portable: bool = False) -> Outcome[R]:
+    """Run one task: failures of ``policy.retry_on`` are retried, any other exception fails it at once; what stops
+    the run is raised. ``portable``: the outcome goes back from a worker process, so its failure must pickle."""
     attempt = 0
     while True:
         attempt += 1
@@ -148,10 +214,32 @@ def _attempt(work: Callable[[T], R], item: T, key: str, policy: RetryPolicy) -> 
                 raise
             if not isinstance(exc, policy.retry_on) or attempt > policy.retries:
                 log.warning("task %s failed after %d attempt(s): %s", key, attempt, exc)
-                return Outcome(key, "failed", error=f"{type(exc).__name__}: {exc}", attempts=attempt)
+                log.debug("where task %s failed", key, exc_info=exc)  # -vv: the traceback the outcome drops
+                return Outcome(key, "failed", failure=_kept(exc, portable), attempts=attempt)
             wait = policy.delay(attempt, exc)
             log.info("task %s failed (%s); retry %d in %.1fs", key, exc, attempt, wait)
             CANCEL.sleep(wait)
+
+
+def _kept(exc: Exception, portable: bool) -> BaseException:
+    """``exc`` as an outcome keeps it: without tracebacks (the outcomes of a crawl's 80,000 failures must not keep
+    their frames alive) and, from a worker process, as something that pickles."""
+    seen: set[int] = set()
+    link: BaseException | None = exc
+    while link is not None and id(link) not in seen:
+        seen.add(id(link))
+        link.__traceback__ = None
+        link = link.__cause__ or link.__context__
+    return _portable(exc) if portable else exc
+
+
+def _portable(exc: BaseException) -> BaseException:
+    """``exc`` if it comes back from a pickle as itself (the parent process unpickles it), else a WorkerError."""
+    try:
+        back = pickle.loads(pickle.dumps(exc))  # our own bytes, just written
+    except Exception:  # noqa: BLE001 - rebuilding runs its __init__, which may raise anything
+        back = None
+    return exc if type(back) is type(exc) else WorkerError(type(exc).__name__, failure_text(exc))
 
 
 def _executor(jobs: int, pool: Literal["thread", "process"]) -> Executor:
@@ -179,7 +267,7 @@ def run_tasks(
     on_outcome: Callable[[Outcome[R]], None] | None = None,
     needs: Callable[[T], Iterable[str]] | None = None,
 ) -> TaskReport[R]:
-    """Run ``work(item)`` for every unfinished item with ``jobs`` workers; never raises for a task's failure.
+    """Run ``work(item)`` for every unfinished item with ``jobs`` workers; raises only what stops the run.
 
     Outcomes are reported in completion order through ``on_outcome`` and returned in input order.
     With ``pool="process"`` the work runs in worker processes (``work`` and items must pickle) and retries
@@ -197,7 +285,7 @@ def run_tasks(
         else:
             todo.append((k, item))
     schedule: _Schedule[T, R] = _Schedule(todo, needs)
-    attempt = functools.partial(_attempt, work, policy=retry)
+    attempt = functools.partial(_attempt, work, policy=retry, portable=pool == "process")
     if jobs <= 1 and pool == "thread":
         _run_inline(schedule, attempt, report, on_outcome)
     else:
@@ -244,7 +332,7 @@ class _Schedule(Generic[T, R]):
                     del self.waiting[k]
                     self.free.append((k, item))
             return []
-        unrun = [Outcome[R](k, "failed", error=f"not run: it needs {need!r}, which failed") for k in self._after(need)]
+        unrun = [Outcome[R](k, "failed", failure=NeedFailed(need)) for k in self._after(need)]
         for o in unrun:
             del self.waiting[o.key]
         return unrun + [u for o in unrun for u in self.settle(o)]
@@ -254,10 +342,7 @@ class _Schedule(Generic[T, R]):
 
     def stuck(self) -> list[Outcome[R]]:
         """Failures of the tasks still waiting once nothing runs: their needs wait on each other."""
-        out = [
-            Outcome[R](k, "failed", error=f"not run: its needs {sorted(w)} wait on it")
-            for k, (_, w) in self.waiting.items()
-        ]
+        out = [Outcome[R](k, "failed", failure=NeedsCycle(*w)) for k, (_, w) in self.waiting.items()]
         self.waiting.clear()
         return out
 
@@ -344,7 +429,7 @@ def _result(fut: Future[Outcome[R]], key: str) -> Outcome[R]:
     except Exception as exc:  # a worker process died or the result did not pickle
         if stops_the_run(exc):
             raise
-        return Outcome(key, "failed", error=f"{type(exc).__name__}: {exc}", attempts=1)
+        return Outcome(key, "failed", failure=_kept(exc, portable=False), attempts=1)
 
 
 def _emit(report: TaskReport[R], outcome: Outcome[R], on_outcome: Callable[[Outcome[R]], None] | None) -> None:

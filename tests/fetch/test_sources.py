@@ -92,8 +92,9 @@ def test_one_failure_does_not_stop_the_others(server, layout):
     report = fetch_sources([missing, *good], layout, FetchOptions(jobs=2, backoff=0.01))
     assert sorted(f.source for f in report.fetched) == ["b", "c", "d"]
     assert list(report.failed) == ["gone"]
-    assert "answered 404" in report.failed["gone"]
-    assert str(layout.download_path("gone", "gone.zip")) in report.failed["gone"]
+    assert isinstance(report.failed["gone"], FetchError)  # the failure itself, not a string of it
+    assert "answered 404" in str(report.failed["gone"])
+    assert str(layout.download_path("gone", "gone.zip")) in str(report.failed["gone"])
     assert not report.ok
 
 
@@ -174,9 +175,9 @@ def test_each_source_goes_through_the_hook_with_the_runs_one_limiter(server, lay
         return fetch_source(src, layout, FAST, limiter=limiter)
 
     report = fetch_sources(srcs, layout, FAST, fetch_one=fetch_one)
-    assert [f.source for f in report.fetched] == ["a"] and report.failed == {
-        "b": "b: the hook refused it; fix the hook"
-    }
+    assert [f.source for f in report.fetched] == ["a"] and list(report.failed) == ["b"]
+    failure = report.failed["b"]
+    assert isinstance(failure, FetchError) and str(failure) == "b: the hook refused it; fix the hook"
     assert len(limiters) == 1
     assert [r.path for r in server.requests] == ["/a.zip"]
 

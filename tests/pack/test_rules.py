@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from llavamix.errors import PackError
 from llavamix.formats.pack import FORMATS, iter_shard, read_manifest, shard_paths
 from llavamix.pack import PackOptions, ShardSize, pack_mix, run
 from llavamix.records.reasons import RECORD_ERRORS
@@ -121,6 +122,7 @@ def test_record_given_an_error_after_the_plan_fails_its_shard(
     monkeypatch.setattr(run, "plan_shards", plan_then_edit)
     report = pack_mix(mix, root, tmp_path / "out", PackOptions(shard_size=ShardSize.parse("3")))
     assert sorted(report.failed) == ["mix-000001.tar"] and report.manifest is None
-    said = report.failed["mix-000001.tar"]
-    assert said.startswith(f"PackError: mix-000001.tar: record 4 of {mix} changed while the pack ran")
+    assert isinstance(report.failed["mix-000001.tar"], PackError)
+    said = str(report.failed["mix-000001.tar"])
+    assert said.startswith(f"mix-000001.tar: record 4 of {mix} changed while the pack ran")
     assert "now has an error (bad_role: turn 1 is from 'bot'" in said

@@ -85,7 +85,7 @@ class CrawlReport:
 @dataclass
 class FetchReport:
     fetched: list[Fetched] = field(default_factory=list)
-    failed: dict[str, str] = field(default_factory=dict)  # source name -> what went wrong and what to do
+    failed: dict[str, BaseException] = field(default_factory=dict)  # source name -> what it raised (says what to do)
 
     @property
     def ok(self) -> bool:

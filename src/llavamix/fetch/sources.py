@@ -8,7 +8,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from llavamix.catalog import Source
-from llavamix.errors import ChecksumError, FetchError, LlavamixError
+from llavamix.errors import ChecksumError, FetchError
 from llavamix.fetch import gdrive, http, hub, local
 from llavamix.fetch.download import download, manual_route
 from llavamix.fetch.limiter import HostLimiter
@@ -79,7 +79,8 @@ def fetch_sources(
     *,
     fetch_one: FetchOne | None = None,
 ) -> FetchReport:
-    """Fetch every source, ``options.jobs`` at a time; one source's failure is reported, never raised.
+    """Fetch every source, ``options.jobs`` at a time; one source's failure is reported (the exception it raised),
+    never raised, except what stops the whole run (a ConfigError, a full disk).
 
     ``fetch_one(source, limiter)`` fetches one source (default: its file, ``fetch_source``); the composition layer
     passes the recipes' fetch hooks. An unwritable downloads folder is a ConfigError raised before any download.
@@ -87,21 +88,8 @@ def fetch_sources(
     ensure_writable(layout.downloads_dir, "downloads folder")
     limiter = HostLimiter(host_caps, options.host_connections)
     one = fetch_one or (lambda source, lim: fetch_source(source, layout, options, limiter=lim))
-
-    def work(source: Source) -> Fetched | str:
-        try:
-            return one(source, limiter)
-        except LlavamixError as exc:  # the message already says what to do
-            return str(exc)
-
-    outcome = run_tasks(sources, work, key=lambda s: s.name, jobs=options.jobs)
-    report = FetchReport()
-    for o in outcome.outcomes:
-        if isinstance(o.value, Fetched):
-            report.fetched.append(o.value)
-        else:
-            report.failed[o.key] = o.value if isinstance(o.value, str) else str(o.error)
-    return report
+    outcome = run_tasks(sources, lambda s: one(s, limiter), key=lambda s: s.name, jobs=options.jobs)
+    return FetchReport([o.value for o in outcome.done if o.value is not None], outcome.failures)
 
 
 def _expected(source: Source, remote: Remote) -> Expected:

@@ -18,7 +18,7 @@ from llavamix.pack.plan import plan_shards
 from llavamix.pack.samples import shard_samples
 from llavamix.records import MixFile
 from llavamix.records.problem import Problem
-from llavamix.tasks import Outcome, run_tasks
+from llavamix.tasks import Outcome, TaskReport, run_tasks
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +30,7 @@ class PackReport:
     shards: list[ShardEntry]  # every shard of the pack, with its size once written
     written: list[str] = field(default_factory=list)  # shards written by this run
     reused: list[str] = field(default_factory=list)  # complete shards left from an earlier run
-    failed: dict[str, str] = field(default_factory=dict)  # shard -> error
+    failed: dict[str, BaseException] = field(default_factory=dict)  # shard -> what writing it raised
     problems: list[Problem] = field(default_factory=list)  # records left out (on_error="skip")
     manifest: Path | None = None  # None while some shard failed
     records: int = 0
@@ -66,8 +66,8 @@ def pack_mix(mix: Path, root: Path, out_dir: Path, options: PackOptions | None =
     plan = Manifest(options.format, name, str(mix), mix.stat().st_size, len(records),
                     sum(s.records for s in shards), str(options.shard_size), shards, problems)  # fmt: skip
     _prepare(out_dir, plan)
-    outcomes = _write(records, layout, out_dir, plan, options)
-    failed = {o.key: o.error or "" for o in outcomes if o.status == "failed"}
+    written = _write(records, layout, out_dir, plan, options)
+    failed = written.failures
     shards = [_with_size(out_dir, s) for s in shards]
     manifest = None
     if not failed:
@@ -75,8 +75,8 @@ def pack_mix(mix: Path, root: Path, out_dir: Path, options: PackOptions | None =
         write_manifest(manifest, msgspec.structs.replace(plan, shards=shards))
     return PackReport(
         out_dir, options.format, shards,
-        written=[o.key for o in outcomes if o.status == "done"],
-        reused=[o.key for o in outcomes if o.status == "skipped"],
+        written=[o.key for o in written.done],
+        reused=[o.key for o in written.skipped],
         failed=failed, problems=problems, manifest=manifest, records=len(records), packed=plan.packed,
         seconds=time.perf_counter() - started,
     )  # fmt: skip
@@ -87,7 +87,7 @@ def _with_size(out_dir: Path, shard: ShardEntry) -> ShardEntry:
     return msgspec.structs.replace(shard, bytes=path.stat().st_size) if path.exists() else shard
 
 
-def _write(records: MixFile, layout: Layout, out_dir: Path, plan: Manifest, options: PackOptions) -> list[Outcome]:
+def _write(records: MixFile, layout: Layout, out_dir: Path, plan: Manifest, options: PackOptions) -> TaskReport:
     sizes = {s.name: s.records for s in plan.shards}
     options.progress.start("pack", plan.packed, "records")
 
@@ -105,7 +105,7 @@ def _write(records: MixFile, layout: Layout, out_dir: Path, plan: Manifest, opti
         )
     finally:
         options.progress.finish("pack")
-    return report.outcomes
+    return report
 
 
 def _prepare(out_dir: Path, plan: Manifest) -> None:

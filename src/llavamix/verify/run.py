@@ -128,12 +128,9 @@ def _record_pass_parallel(mix: Path, options: VerifyOptions) -> list[RecordScan]
         on_outcome=lambda o: options.progress.advance(RECORDS_KEY, sizes.get(o.key, 0)),
     )
     for outcome in report.failed:
-        error = outcome.error or ""
-        own = f"{MixFormatError.__name__}: "
-        # a worker's MixFormatError already names the file and the fix; others get the file named here
-        raise MixFormatError(
-            error.removeprefix(own) if error.startswith(own) else f"{mix}: record check failed: {error}"
-        )
+        if isinstance(outcome.failure, MixFormatError):  # it already names the file and the fix
+            raise outcome.failure
+        raise MixFormatError(f"{mix}: record check failed: {outcome.error}") from outcome.failure
     scans = [o.value for o in report.outcomes if o.value is not None]
     for scan in scans:
         if scan.error:

@@ -1,0 +1,101 @@
+"""The acquisition commands: ``sources``, ``status``, ``fetch`` and ``prepare``."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from llavamix import fetch
+from llavamix import prepare as prepare_mod
+from llavamix.catalog import load_catalog
+from llavamix.cli.exits import EXIT_PARTIAL, handle_errors
+from llavamix.cli.failures import print_failures
+from llavamix.cli.options import acquire_options, all_option, catalog_option, json_option, root_option
+from llavamix.cli.progress import bars
+from llavamix.cli.render import print_status, render_fetch, render_prepare
+from llavamix.layout import Layout
+
+
+@click.command()
+@catalog_option
+@root_option(required=False)
+@json_option()
+@handle_errors
+def sources(catalog_spec: str, root: Path, as_json: bool) -> None:
+    """List the catalog's sources: size, target folder and whether they are present under ROOT."""
+    catalog = load_catalog(catalog_spec)
+    print_status(prepare_mod.source_status(catalog, root), as_json, f"sources ({catalog.path.name})")
+
+
+@click.command()
+@catalog_option
+@root_option()
+@json_option()
+@handle_errors
+def status(catalog_spec: str, root: Path, as_json: bool) -> None:
+    """Show each source under ROOT as present, partial or missing, with image counts."""
+    catalog = load_catalog(catalog_spec)
+    print_status(prepare_mod.source_status(catalog, root), as_json, f"status of {root}")
+
+
+@click.command(name="fetch")
+@acquire_options
+@all_option
+@handle_errors
+def fetch_cmd(
+    names: tuple[str, ...], catalog_spec: str, root: Path, jobs: int, downloads: Path | None, all_keys: bool
+) -> None:
+    """Download and checksum sources (NAMES or groups; default all) without extracting them.
+
+    Sources already laid out under ROOT by ``prepare`` are skipped.
+    """
+    catalog = load_catalog(catalog_spec)
+    with bars() as progress:
+        options = fetch.FetchOptions(jobs=jobs, progress=progress, crawl=fetch.CrawlOptions(all_keys=all_keys))
+        report, laid_out = prepare_mod.fetch_missing(catalog, list(names), Layout(root, downloads), options)
+    render_fetch(report, laid_out, root)
+    print_failures(report.failed)
+    if report.failed:
+        sys.exit(EXIT_PARTIAL)
+
+
+@click.command(name="prepare")
+@acquire_options
+@click.option("--keep-archives", is_flag=True, help="Keep downloaded archives after extraction.")
+@click.option("--deep", is_flag=True, help="Decode every image in the final verify (slower).")
+@all_option
+@handle_errors
+def prepare_cmd(
+    names: tuple[str, ...],
+    catalog_spec: str,
+    root: Path,
+    jobs: int,
+    downloads: Path | None,
+    keep_archives: bool,
+    deep: bool,
+    all_keys: bool,
+) -> None:
+    """Fetch, extract and lay out sources (NAMES or groups; default all), then verify the mix.
+
+    Idempotent: safe to kill and rerun; finished sources are skipped.
+    """
+    catalog = load_catalog(catalog_spec)
+    with bars() as progress:
+        options = prepare_mod.PrepareOptions(
+            jobs=jobs,
+            downloads=downloads,
+            keep_archives=keep_archives,
+            deep=deep,
+            fetch=fetch.FetchOptions(crawl=fetch.CrawlOptions(all_keys=all_keys)),
+            progress=progress,
+        )
+        report = prepare_mod.prepare(catalog, list(names), root, options)
+    render_prepare(report)
+    print_failures(report.failures)
+    if not report.ok:
+        sys.exit(EXIT_PARTIAL)
+
+
+COMMANDS = (sources, status, fetch_cmd, prepare_cmd)

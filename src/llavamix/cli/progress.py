@@ -1,0 +1,83 @@
+"""The library's ``Progress`` drawn as rich progress bars on stderr (only when it is a terminal)."""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Iterator
+
+import rich.progress
+from rich.text import Text
+
+from llavamix.cli.render import err_console
+from llavamix.tasks import Progress
+
+
+class RichProgress(Progress):
+    """One bar per running piece of work (bytes or items), plus a total bar once bytes flow; thread-safe."""
+
+    def __init__(self, bars: rich.progress.Progress) -> None:
+        self.bars = bars
+        self.tasks: dict[str, tuple[rich.progress.TaskID, str]] = {}
+        self.total: rich.progress.TaskID | None = None
+        self.total_bytes = 0
+        self.lock = threading.Lock()
+
+    def start(self, key: str, total: int | None, unit: str = "B", *, completed: int = 0) -> None:
+        self.finish(key)
+        with self.lock:
+            self.tasks[key] = (self.bars.add_task(key, total=total, completed=completed, unit=unit), unit)
+            if unit == "B" and total:
+                if self.total is None:
+                    self.total = self.bars.add_task("[bold]total", total=0, unit="B")
+                self.total_bytes += total
+                self.bars.update(self.total, total=self.total_bytes, advance=completed)
+
+    def advance(self, key: str, n: int) -> None:
+        entry = self.tasks.get(key)
+        if entry is None:
+            return
+        task, unit = entry
+        self.bars.advance(task, n)
+        if unit == "B" and self.total is not None:
+            self.bars.advance(self.total, n)
+
+    def finish(self, key: str) -> None:
+        with self.lock:
+            entry = self.tasks.pop(key, None)
+        if entry is not None:
+            self.bars.remove_task(entry[0])
+
+
+class AmountColumn(rich.progress.ProgressColumn):
+    """Bytes and rate for byte-counting work, ``done/total unit`` for work counted in items."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.size, self.rate = rich.progress.DownloadColumn(), rich.progress.TransferSpeedColumn()
+        self.count = rich.progress.MofNCompleteColumn()
+
+    def render(self, task: rich.progress.Task) -> Text:
+        unit = task.fields.get("unit", "B")
+        if unit == "B":
+            return Text.assemble(self.size.render(task), " ", self.rate.render(task))
+        return Text.assemble(self.count.render(task), f" {unit}")
+
+
+def progress_bars() -> rich.progress.Progress:
+    return rich.progress.Progress(
+        rich.progress.TextColumn("{task.description:<24}"),
+        rich.progress.BarColumn(),
+        AmountColumn(),
+        rich.progress.TimeRemainingColumn(),
+        console=err_console,
+        transient=True,
+        disable=not err_console.is_terminal,
+    )
+
+
+@contextlib.contextmanager
+def bars() -> Iterator[RichProgress]:
+    """Progress bars for the block, gone when it ends."""
+    with progress_bars() as shown:
+        yield RichProgress(shown)
