@@ -23,7 +23,7 @@ from pathlib import Path
 
 from llavamix.catalog import Source
 from llavamix.extract import ExtractOptions, extract_source
-from llavamix.layout import Layout
+from llavamix.foundation.layout import Layout
 
 DISTINCT = 400  # encoded photos; the names cycle through them (stored bytes cost the same whatever they hold)
 

@@ -24,8 +24,8 @@ from pathlib import Path
 
 from llavamix.catalog import Source
 from llavamix.fetch import FetchOptions, fetch_source
-from llavamix.io import hash_file
-from llavamix.layout import Layout
+from llavamix.foundation.io import hash_file
+from llavamix.foundation.layout import Layout
 
 REPO = Path(__file__).resolve().parent.parent
 MB = 1_000_000

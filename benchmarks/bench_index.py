@@ -53,7 +53,7 @@ def open_reader(kind: str, path: str):  # type: ignore[no-untyped-def]
             return len(rec["conversations"]) + ("image" in rec)
 
         return touch, len(data)
-    from llavamix.formats.index import open_index
+    from llavamix.foundation.formats.index import open_index
 
     index = open_index(path)
 

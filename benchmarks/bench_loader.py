@@ -90,9 +90,9 @@ def main() -> None:
     from tests.loader import reference
     from tests.loader.tokenizers import llama_tokenizer, train_sentencepiece
 
+    from llavamix.foundation.records import MixFile
     from llavamix.loader import LlavaNextDataset, PreprocessConfig
     from llavamix.loader.image import load_rgb
-    from llavamix.records import MixFile
 
     torch.set_num_threads(1)
     with tempfile.TemporaryDirectory() as tmp:

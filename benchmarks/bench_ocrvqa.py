@@ -26,7 +26,7 @@ from PIL import Image
 
 from llavamix.catalog import Source
 from llavamix.fetch import FetchOptions, fetch_source
-from llavamix.layout import Layout
+from llavamix.foundation.layout import Layout
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -38,12 +38,15 @@ class Mutant:
 
 
 M = Mutant
-FETCH = ("tests/fetch", "tests/test_io.py")
+IO = ("tests/foundation/test_io.py",)
+FETCH = ("tests/fetch", *IO)
 EXTRACT = ("tests/extract",)
 VERIFY = ("tests/verify", "tests/cli/test_bad_input.py")
 PACK = ("tests/pack",)
-RULES = ("tests/records", "tests/verify", "tests/pack")
+RULES = ("tests/foundation/records", "tests/verify", "tests/pack")
 LOADER = ("tests/loader",)
+LAYOUT = "foundation/layout.py"
+IMAGEFILE = "foundation/records/imagefile.py"
 
 MUTANTS: tuple[Mutant, ...] = (
     # --- download and resume -------------------------------------------------------------------------------
@@ -62,11 +65,35 @@ MUTANTS: tuple[Mutant, ...] = (
         "pass",
         FETCH,
     ),
-    M("commit-not-atomic", "io.py", "os.replace(tmp, path)", "shutil.copyfile(tmp, path)", ("tests/test_io.py",)),
+    M(
+        "commit-not-atomic",
+        "foundation/io.py",
+        "os.replace(tmp, path)",
+        "shutil.copyfile(tmp, path)",
+        ("tests/foundation/test_io.py",),
+    ),
     # --- archive safety and layout -------------------------------------------------------------------------
-    M("layout-allows-absolute", "layout.py", 'if value.startswith("/"):', "if False:", ("tests/catalog", *VERIFY)),
-    M("layout-allows-dotdot", "layout.py", 'norm == ".." or norm.startswith("../")', "False", ("tests/catalog",)),
-    M("fifo-read", "io.py", "if not stat.S_ISREG(mode):", "if False:", ("tests/test_io.py", *PACK)),
+    M(
+        "layout-allows-absolute",
+        LAYOUT,
+        'if value.startswith("/"):',
+        "if False:",
+        ("tests/catalog", *VERIFY),
+    ),
+    M(
+        "layout-allows-dotdot",
+        LAYOUT,
+        'norm == ".." or norm.startswith("../")',
+        "False",
+        ("tests/catalog",),
+    ),
+    M(
+        "fifo-read",
+        "foundation/io.py",
+        "if not stat.S_ISREG(mode):",
+        "if False:",
+        (*IO, *PACK),
+    ),
     # --- verify rules and clean JSON ------------------------------------------------------------------------
     M("truncated-jpeg-passes", "verify/images.py", "im.load()", "pass", VERIFY),
     M(
@@ -76,30 +103,42 @@ MUTANTS: tuple[Mutant, ...] = (
         "return set()",
         VERIFY,
     ),
-    M("fast-path-skips-blank", "records/rules.py", "all(map(str.strip, values))", "True", RULES),
+    M("fast-path-skips-blank", "foundation/records/rules.py", "all(map(str.strip, values))", "True", RULES),
     M(
         "alternation-off-by-one",
-        "records/rules.py",
+        "foundation/records/rules.py",
         '("human" if (j - start) % 2 == 0 else "gpt")',
         '("human" if (j - start) % 2 == 1 else "gpt")',
         RULES,
     ),
-    M("null-image-accepted", "records/rules.py", "if image is None:", "if False:", RULES),
-    M("two-image-tokens-accepted", "records/rules.py", "if total != 1:", "if total > 2:", RULES),
+    M("null-image-accepted", "foundation/records/rules.py", "if image is None:", "if False:", RULES),
+    M("two-image-tokens-accepted", "foundation/records/rules.py", "if total != 1:", "if total > 2:", RULES),
     # --- pack -------------------------------------------------------------------------------------------------
     M("pack-reuses-stale-shard", "pack/run.py", "before.get(shard) == now[shard]", "True", PACK),
     M("pack-digest-ignores-image", "pack/digest.py", "stat.st_size, stat.st_mtime_ns, stat.st_ino", "0, 0, 0", PACK),
     M(
         "pack-tar-not-atomic",
-        "formats/webdataset.py",
+        "foundation/formats/webdataset.py",
         "with atomic_writer(path) as fh,",
         "with open(path, 'wb') as fh,",
         PACK,
     ),
-    M("pack-parquet-not-atomic", "formats/parquet.py", "tmp = part_path(path)", "tmp = path", PACK),
-    M("image-outside-root-read", "records/imagefile.py", "if problem is not None:", "if False:", (*PACK, *VERIFY)),
-    M("image-fifo-read", "records/imagefile.py", "if not stat.S_ISREG(st.st_mode):", "if False:", (*PACK, *VERIFY)),
-    M("image-empty-accepted", "records/imagefile.py", "if st.st_size == 0:", "if False:", (*PACK, *VERIFY)),
+    M("pack-parquet-not-atomic", "foundation/formats/parquet.py", "tmp = part_path(path)", "tmp = path", PACK),
+    M(
+        "image-outside-root-read",
+        IMAGEFILE,
+        "if problem is not None:",
+        "if False:",
+        (*PACK, *VERIFY),
+    ),
+    M(
+        "image-fifo-read",
+        IMAGEFILE,
+        "if not stat.S_ISREG(st.st_mode):",
+        "if False:",
+        (*PACK, *VERIFY),
+    ),
+    M("image-empty-accepted", IMAGEFILE, "if st.st_size == 0:", "if False:", (*PACK, *VERIFY)),
     # --- loader tokens and anyres -------------------------------------------------------------------------
     M("alternation-unchecked", "loader/tokens.py", "if role != tpl.roles[j % 2]:", "if False:", LOADER),
     M("leading-gpt-kept", "loader/tokens.py", "turns = turns[1:]", "pass", LOADER),
@@ -130,21 +169,21 @@ MUTANTS: tuple[Mutant, ...] = (
     ),
     M(
         "anyres-tie-waste",
-        "records/anyres.py",
+        "foundation/records/anyres.py",
         "key = (effective, -(w * h - effective))",
         "key = (effective, 0)",
         (*LOADER, "tests/stats"),
     ),
     M(
         "anyres-unpad-once",
-        "records/anyres.py",
+        "foundation/records/anyres.py",
         "rows -= 2 * ((rows - new_h) // 2)",
         "rows -= (rows - new_h) // 2",
         (*LOADER, "tests/stats"),
     ),
     M(
         "anyres-no-newline",
-        "records/anyres.py",
+        "foundation/records/anyres.py",
         "BASE_TOKENS + rows * cols + rows",
         "BASE_TOKENS + rows * cols",
         (*LOADER, "tests/stats"),

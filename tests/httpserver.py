@@ -1,10 +1,11 @@
 """A loopback HTTP server for tests and benchmarks: files from a dict or a folder, Range, ETag, redirects, faults.
 
-Bind is 127.0.0.1 only. Every request is recorded (method, path, headers, status) with the body bytes served and
-the most requests in flight at once, so tests can assert "resumed with Range" or "nothing downloaded again".
-Faults cover what real servers do wrong (drops, trickles, wrong or extra bytes, endless or gzip-encoded bodies);
-``change`` publishes a new version of a file, and ``gather`` holds answers until requests overlap, so a test of
-parallelism does not depend on timing.
+Bind is 127.0.0.1 only. Every request is recorded (method, path, headers, status, the body bytes sent in its
+answer), with the body bytes served per path and the most requests in flight at once, so tests can assert "resumed
+with Range" or "nothing downloaded again".
+Faults cover what real servers do wrong (drops, trickles, wrong or extra bytes, endless or gzip-encoded bodies) and
+hold a body midway until the test lets it go; ``change`` publishes a new version of a file, and ``gather`` holds
+answers until requests overlap, so a test of parallelism does not depend on timing.
 Run ``python tests/httpserver.py --root DIR`` to serve a folder (prints its URL; used by the benchmarks).
 """
 
@@ -33,6 +34,7 @@ from urllib.parse import unquote, urlsplit
 LAST_MODIFIED = "Wed, 01 Jan 2025 00:00:00 GMT"
 RANGE = re.compile(r"bytes=(\d*)-(\d*)")
 INVERT = bytes(255 - i for i in range(256))  # flips every bit: same length, wrong bytes
+HOLD_LIMIT = 300.0  # seconds a held answer waits for ``Fault.resume`` at most, should a test forget to set it
 
 
 @dataclass
@@ -51,6 +53,8 @@ class Fault:
     encoding: str | None = None  # "gzip": answer 200 with the whole file gzip-compressed, Content-Encoding says so
     no_length: bool = False  # send no Content-Length: the body (the file) ends when the connection closes
     range_from: int | None = None  # answer a Range request with 206 from this byte instead (Content-Range says so)
+    hold_after: int | None = None  # stop sending once this many body bytes are out, until ``resume`` is set
+    resume: threading.Event = field(default_factory=threading.Event, repr=False, compare=False)
     repeat: bool = False  # applies to every GET, never used up
 
 
@@ -60,6 +64,8 @@ class Seen:
     path: str
     headers: Message  # case-insensitive, like HTTP header names
     status: int = 0
+    sent: int = 0  # body bytes written into the socket for this request (not all of them read, if the client died)
+    ended: threading.Event = field(default_factory=threading.Event, repr=False, compare=False)  # answer finished
 
 
 @dataclass
@@ -180,9 +186,19 @@ class LoopbackServer:
         with self._lock:
             self.requests.append(seen)
 
-    def served(self, path: str, n: int) -> None:
+    def served(self, seen: Seen, n: int) -> None:
         with self._lock:
-            self.bytes_served[path] += n
+            self.bytes_served[seen.path] += n
+            seen.sent += n
+
+    def sent_to(self, answers: list[Seen], timeout: float = 60) -> int:
+        """The body bytes sent in ``answers``, once each of them has ended: a client may hold its last byte before
+        the thread that wrote it has counted it. Unlike ``bytes_served`` this leaves out what other requests got,
+        such as the chunk a stopped client's answer still writes into its socket after the client is gone."""
+        for seen in answers:
+            if not seen.ended.wait(timeout):
+                raise AssertionError(f"the answer to {seen.method} {seen.path} did not end within {timeout}s")
+        return sum(seen.sent for seen in answers)
 
     def active(self, path: str, delta: int) -> None:
         with self._changed:
@@ -238,6 +254,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
         finally:
             self.owner.active(path, -1)
+            seen.ended.set()
 
     def respond(self, path: str, seen: Seen, head: bool) -> None:
         if self.owner.latency:
@@ -262,7 +279,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_response(status)
         self.file_headers(entry, first, last, status, fault)
         if not head:
-            self.body(path, entry, first, last, fault)
+            self.body(seen, entry, first, last, fault)
 
     def span(self, entry: Entry, fault: Fault) -> tuple[int, int, int]:
         """The byte range to send (inclusive) and the status: 200, 206 or 416."""
@@ -305,7 +322,7 @@ class _Handler(BaseHTTPRequestHandler):
                 self.send_header(k, v)
         self.end_headers()
         self.wfile.write(data)
-        self.owner.served(path, len(data))
+        self.owner.served(seen, len(data))
 
     def empty(self, seen: Seen, status: int, headers: Mapping[str, str]) -> None:
         seen.status = status
@@ -315,30 +332,32 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", "0")
         self.end_headers()
 
-    def body(self, path: str, entry: Entry, first: int, last: int, fault: Fault) -> None:
+    def body(self, seen: Seen, entry: Entry, first: int, last: int, fault: Fault) -> None:
         count = last - first + 1
         if fault.drop_after is not None:
             count = min(count, fault.drop_after)
-        if entry.file is not None and not (fault.trickle or fault.corrupt):
+        if entry.file is not None and not (fault.trickle or fault.corrupt or fault.hold_after is not None):
             sent = self.sendfile(entry.file, first, count)  # zero-copy, so the server costs little in benchmarks
-            self.owner.served(path, sent)
+            self.owner.served(seen, sent)
         else:
             step = fault.trickle_chunk if fault.trickle else 1 << 20
-            sent = self.write(path, _slices(entry, first, count, step), fault)
+            sent = self.write(seen, _slices(entry, first, count, step), fault)
         if fault.extra:
-            self.write(path, _filler(fault.extra), fault)
+            self.write(seen, _filler(fault.extra), fault)
         if sent < last - first + 1 or fault.extra:  # cut short, or no length: hang up like a dropped connection
             self.close_connection = True
             self.connection.shutdown(socket.SHUT_RDWR)
 
-    def write(self, path: str, chunks: Iterator[bytes], fault: Fault) -> int:
+    def write(self, seen: Seen, chunks: Iterator[bytes], fault: Fault) -> int:
         """Send ``chunks`` (slowly with a trickle fault), counting them as served as they leave."""
         sent = 0
         for chunk in chunks:
+            if fault.hold_after is not None and sent >= fault.hold_after:
+                fault.resume.wait(HOLD_LIMIT)
             if fault.trickle:
                 time.sleep(fault.trickle)
             self.wfile.write(chunk.translate(INVERT) if fault.corrupt else chunk)
-            self.owner.served(path, len(chunk))
+            self.owner.served(seen, len(chunk))
             sent += len(chunk)
         return sent
 

@@ -17,11 +17,12 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
-from llavamix import extract, fetch, lock, mix, recipes, verify
+from llavamix import extract, fetch, mix, recipes, verify
 from llavamix.catalog import Catalog, Source, resolve_names
-from llavamix.io import PART_SUFFIX, ensure_writable
-from llavamix.layout import MIX_JSON, Layout
-from llavamix.tasks import NULL_PROGRESS, Outcome, Progress, run_tasks
+from llavamix.foundation import lock
+from llavamix.foundation.io import PART_SUFFIX, ensure_writable
+from llavamix.foundation.layout import MIX_JSON, Layout
+from llavamix.foundation.tasks import NULL_PROGRESS, Outcome, Progress, run_tasks
 
 log = logging.getLogger(__name__)
 

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from llavamix.catalog import load_catalog
-from llavamix.errors import ConfigError, UnsafePathError
-from llavamix.layout import Layout
+from llavamix.foundation.errors import ConfigError, UnsafePathError
+from llavamix.foundation.layout import Layout
 from tests.catalog.test_schema import source_toml, write
 
 

@@ -19,9 +19,9 @@ from PIL import Image
 
 import llavamix.catalog
 from llavamix.catalog import Catalog, Source, load_catalog
-from llavamix.io import hash_file
-from llavamix.layout import image_prefix
-from llavamix.records import IMAGE_TOKEN, MixFile
+from llavamix.foundation.io import hash_file
+from llavamix.foundation.layout import image_prefix
+from llavamix.foundation.records import IMAGE_TOKEN, MixFile
 
 SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "make_sample.py"
 PACKAGE_CATALOG = Path(llavamix.catalog.__file__).parent

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from llavamix.catalog import Source, load_catalog, resolve_names
 from llavamix.catalog.schema import catalog_path
-from llavamix.errors import ConfigError
+from llavamix.foundation.errors import ConfigError
 
 GOOD = """
 [[source]]

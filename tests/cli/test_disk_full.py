@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from llavamix.cli import describe_os_error
-from llavamix.layout import MIX_JSON
+from llavamix.foundation.layout import MIX_JSON
 from tests.fs import SmallDisk
 from tests.prepare.conftest import SAMPLE_DIR
 

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from llavamix.catalog import Source
-from llavamix.layout import Layout
-from llavamix.tasks import Progress
+from llavamix.foundation.layout import Layout
+from llavamix.foundation.tasks import Progress
 
 
 def blob(name: str, n: int = 300) -> bytes:

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from llavamix.errors import ArchiveLayoutError
 from llavamix.extract import extract_source, is_extracted
-from llavamix.layout import Layout
+from llavamix.foundation.errors import ArchiveLayoutError
+from llavamix.foundation.layout import Layout
 from tests.extract.conftest import blob, make_tar, source, tar_file, tar_special, tree
 
 Entries = list[tuple[str, bytes | None]]  # in archive order; None makes a folder entry

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from llavamix.extract import extract_source, read_extracted, take_stock
-from llavamix.layout import Layout
+from llavamix.foundation.layout import Layout
 from tests.extract.conftest import source
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from llavamix.extract import Extracted, is_extracted, read_extracted
 from llavamix.extract.marker import write_marker
-from llavamix.layout import Layout
+from llavamix.foundation.layout import Layout
 from tests.extract.conftest import source
 
 

@@ -10,7 +10,7 @@ import pytest
 
 from llavamix.catalog import load_catalog
 from llavamix.extract import ExtractOptions, extract_source, read_extracted
-from llavamix.layout import MIX_JSON, Layout
+from llavamix.foundation.layout import MIX_JSON, Layout
 from tests.extract.conftest import source, tree
 
 MIX = b'[{"id": 1, "conversations": []}]'

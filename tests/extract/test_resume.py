@@ -11,7 +11,7 @@ import pytest
 
 from llavamix.extract import extract_source, is_extracted, run, write
 from llavamix.extract.model import Extracted
-from llavamix.layout import Layout
+from llavamix.foundation.layout import Layout
 from tests.extract.conftest import blob, make_zip, source, tar_of, tree
 
 MEMBERS: dict[str, bytes | None] = {f"images/{i // 4}/{i}.jpg": blob(str(i), 200 + 50 * i) for i in range(12)}

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from llavamix.errors import UnsafeArchiveError
 from llavamix.extract import extract_source, is_extracted
-from llavamix.layout import Layout
+from llavamix.foundation.errors import UnsafeArchiveError
+from llavamix.foundation.layout import Layout
 from tests.extract.conftest import everything, make_tar, make_zip, source, tar_file, tar_special
 
 GOOD = {"images/0.jpg": b"fine", "images/1.jpg": b"fine too"}  # listed first: refusal must still write nothing

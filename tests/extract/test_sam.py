@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from llavamix.catalog import Source
-from llavamix.errors import ArchiveLayoutError
 from llavamix.extract import Extracted, extract_sam, extract_source
-from llavamix.layout import Layout
+from llavamix.foundation.errors import ArchiveLayoutError
+from llavamix.foundation.layout import Layout
 from tests.extract.conftest import make_zip, source, tar_of, tree
 
 IMAGES = {"sa_10001.jpg": b"one", "sa_223750.jpg": b"two", "sa_5012.jpg": b"three"}

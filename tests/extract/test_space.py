@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from llavamix.errors import DiskSpaceError
 from llavamix.extract import ExtractOptions, extract_source, space
 from llavamix.extract.archives import gzip_size_estimate
-from llavamix.layout import Layout
+from llavamix.foundation.errors import DiskSpaceError
+from llavamix.foundation.layout import Layout
 from tests.extract.conftest import blob, make_zip, source, tar_of, tree
 from tests.fs import SmallDisk
 

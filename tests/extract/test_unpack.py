@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from llavamix.catalog import load_catalog
-from llavamix.errors import ArchiveLayoutError, ConfigError, CorruptArchiveError
 from llavamix.extract import ExtractOptions, extract_source, is_extracted, read_extracted
-from llavamix.layout import Layout
+from llavamix.foundation.errors import ArchiveLayoutError, ConfigError, CorruptArchiveError
+from llavamix.foundation.layout import Layout
 from tests.extract.conftest import Recorder, blob, make_zip, source, tar_of, tree
 
 MEMBERS: dict[str, bytes | None] = {

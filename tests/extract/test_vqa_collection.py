@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from llavamix.catalog import Source, load_catalog
-from llavamix.errors import ArchiveLayoutError
 from llavamix.extract import Extracted, extract_source, extract_vqa_collection
-from llavamix.layout import Layout
+from llavamix.foundation.errors import ArchiveLayoutError
+from llavamix.foundation.layout import Layout
 from tests.extract.conftest import make_zip, source, tree
 
 DATASETS = {

@@ -10,8 +10,8 @@ import pytest
 
 from llavamix.catalog import Source
 from llavamix.fetch import FetchOptions
-from llavamix.layout import Layout
-from llavamix.tasks import Progress
+from llavamix.foundation.layout import Layout
+from llavamix.foundation.tasks import Progress
 from tests.httpserver import LoopbackServer
 
 FAST = FetchOptions(backoff=0.01, max_backoff=0.05, timeout=5.0)

@@ -6,10 +6,10 @@ from __future__ import annotations
 import pytest
 
 from llavamix.catalog import Source
-from llavamix.errors import ChecksumError, DiskSpaceError, FetchError
 from llavamix.fetch import FetchOptions, fetch_source
 from llavamix.fetch.options import MiB, Pace
-from llavamix.io import free_bytes
+from llavamix.foundation.errors import ChecksumError, DiskSpaceError, FetchError
+from llavamix.foundation.io import free_bytes
 from tests.fetch.conftest import FAST, leftovers, payload, source
 from tests.httpserver import Fault
 

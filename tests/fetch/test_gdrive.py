@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 
 from llavamix.catalog import Source
-from llavamix.errors import ChecksumError, ConfigError, FetchError
 from llavamix.fetch import fetch_source
 from llavamix.fetch.gdrive import DriveRef, parse
-from llavamix.io import part_path
-from llavamix.layout import Layout
+from llavamix.foundation.errors import ChecksumError, ConfigError, FetchError
+from llavamix.foundation.io import part_path
+from llavamix.foundation.layout import Layout
 from tests.drive import Drive, DriveProxy, drive_environment, make_certificate
 from tests.fetch.conftest import FAST, payload
 

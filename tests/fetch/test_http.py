@@ -10,13 +10,13 @@ from pathlib import Path
 import msgspec
 import pytest
 
-from llavamix.errors import ChecksumError, FetchError
 from llavamix.fetch import FetchOptions, fetch_source
 from llavamix.fetch import download as download_mod
 from llavamix.fetch.http import content_range, retry_after
 from llavamix.fetch.part import PartFile, validator_path
-from llavamix.io import CHUNK, part_path
-from llavamix.tasks import CANCEL, Cancelled
+from llavamix.foundation.errors import ChecksumError, FetchError
+from llavamix.foundation.io import CHUNK, part_path
+from llavamix.foundation.tasks import CANCEL, Cancelled
 from tests.fetch.conftest import FAST, RecordingProgress, leftovers, payload, source
 from tests.httpserver import LAST_MODIFIED, Fault
 

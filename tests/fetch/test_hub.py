@@ -7,9 +7,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from llavamix.errors import ChecksumError, ConfigError, FetchError
 from llavamix.fetch import fetch_source
 from llavamix.fetch.hub import parse
+from llavamix.foundation.errors import ChecksumError, ConfigError, FetchError
 from tests.fetch.conftest import FAST, payload, source
 from tests.httpserver import Fault, LoopbackServer
 

@@ -19,11 +19,11 @@ import pytest
 from PIL import Image
 
 from llavamix.catalog import Source
-from llavamix.errors import FetchError
 from llavamix.fetch import CrawlJob, CrawlOptions, CrawlReport, FetchOptions, crawl_ocrvqa, fetch_source
 from llavamix.fetch.jpeg import as_jpeg
 from llavamix.fetch.options import MiB, Pace
-from llavamix.layout import MIX_JSON, Layout
+from llavamix.foundation.errors import FetchError
+from llavamix.foundation.layout import MIX_JSON, Layout
 from tests.httpserver import Fault, LoopbackServer
 
 OPTS = FetchOptions(backoff=0.01, max_backoff=0.05, timeout=5.0, crawl=CrawlOptions(jobs=8, backoff=0.01))

@@ -7,9 +7,9 @@ import json
 import msgspec
 import pytest
 
-from llavamix.errors import ChecksumError, FetchError
 from llavamix.fetch import FetchOptions, fetch_source, fetch_sources, is_fetched
-from llavamix.io import part_path
+from llavamix.foundation.errors import ChecksumError, FetchError
+from llavamix.foundation.io import part_path
 from tests.fetch.conftest import FAST, leftovers, payload, source
 from tests.httpserver import Fault
 

@@ -11,8 +11,8 @@ import pytest
 from click.testing import CliRunner
 
 from llavamix.cli import cli
-from llavamix.errors import MixFormatError
-from llavamix.formats.index import open_index
+from llavamix.foundation.errors import MixFormatError
+from llavamix.foundation.formats.index import open_index
 from llavamix.index import IndexOptions, build_index
 from tests.mixdata import records, write_mix
 

@@ -140,8 +140,8 @@ def write_index(mix: Path, out: Path) -> Path:
     import pyarrow as pa
     import pyarrow.ipc as ipc
 
-    from llavamix.formats.index import index_schema
-    from llavamix.records import MixFile, sample_lengths
+    from llavamix.foundation.formats.index import index_schema
+    from llavamix.foundation.records import MixFile, sample_lengths
 
     mf = MixFile(mix)
     rows = []

@@ -11,8 +11,8 @@ pytest.importorskip("torch")
 from llava import mm_utils
 from PIL import Image
 
+from llavamix.foundation.records.anyres import DEFAULT_PINPOINTS
 from llavamix.loader.anyres import best_resolution, fitted_size, grid_shape, paste_offset, tile_counts
-from llavamix.records.anyres import DEFAULT_PINPOINTS
 
 PINPOINTS = [list(p) for p in DEFAULT_PINPOINTS]
 sizes = st.tuples(st.integers(1, 5000), st.integers(1, 5000))

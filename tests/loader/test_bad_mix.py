@@ -8,7 +8,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from llavamix.errors import BadSampleError, MixFormatError  # noqa: E402
+from llavamix.foundation.errors import BadSampleError, MixFormatError  # noqa: E402
 from llavamix.loader import LlavaNextDataset  # noqa: E402
 
 GOOD = {"id": 1, "conversations": [{"from": "human", "value": "hi there"}, {"from": "gpt", "value": "hello"}]}

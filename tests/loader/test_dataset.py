@@ -11,7 +11,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from llavamix.errors import BadSampleError, ConfigError  # noqa: E402
+from llavamix.foundation.errors import BadSampleError, ConfigError  # noqa: E402
 from llavamix.loader import LlavaNextDataset, PreprocessConfig  # noqa: E402
 from tests.loader import reference  # noqa: E402
 from tests.loader.conftest import write_index  # noqa: E402

@@ -14,7 +14,7 @@ from tests.fs import no_hang
 
 pytest.importorskip("torch")
 
-from llavamix.errors import BadSampleError
+from llavamix.foundation.errors import BadSampleError
 from llavamix.loader import LlavaNextDataset
 
 

@@ -9,11 +9,11 @@ import pytest
 torch = pytest.importorskip("torch")
 pytest.importorskip("pyarrow")
 
-from llavamix.formats.pack import FORMATS, iter_shard, read_manifest, shard_paths  # noqa: E402
+from llavamix.foundation.formats.pack import FORMATS, iter_shard, read_manifest, shard_paths  # noqa: E402
+from llavamix.foundation.records import MixFile  # noqa: E402
 from llavamix.index import build_index  # noqa: E402
 from llavamix.loader import LlavaNextDataset, ShardDataset  # noqa: E402
 from llavamix.pack import PackOptions, ShardSize, pack_mix  # noqa: E402
-from llavamix.records import MixFile  # noqa: E402
 from tests import mixdata  # noqa: E402
 
 

@@ -8,7 +8,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from llavamix.errors import ConfigError  # noqa: E402
+from llavamix.foundation.errors import ConfigError  # noqa: E402
 from llavamix.loader import LengthGroupedSampler, ShuffleSampler  # noqa: E402
 from tests.loader import reference  # noqa: E402
 

@@ -11,8 +11,8 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from llavamix.errors import BadSampleError  # noqa: E402
-from llavamix.formats.pack import FORMATS  # noqa: E402
+from llavamix.foundation.errors import BadSampleError  # noqa: E402
+from llavamix.foundation.formats.pack import FORMATS  # noqa: E402
 from llavamix.loader import ShardDataset  # noqa: E402
 from llavamix.pack import PackOptions, ShardSize, pack_mix  # noqa: E402
 

@@ -12,7 +12,7 @@ import pytest
 
 pytest.importorskip("torch")
 
-from llavamix.errors import BadSampleError
+from llavamix.foundation.errors import BadSampleError
 from llavamix.loader import IGNORE_INDEX, IMAGE_TOKEN_INDEX, LlavaNextDataset, PreprocessConfig
 from llavamix.loader.tokens import encode, tokenize_with_image
 from tests.loader import reference

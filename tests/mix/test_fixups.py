@@ -10,8 +10,8 @@ import msgspec
 import pytest
 
 from llavamix.catalog import load_catalog
-from llavamix.errors import UnsafePathError
-from llavamix.layout import MIX_JSON, PRETRAIN_ADD_PATH_JSON, PRETRAIN_JSON
+from llavamix.foundation.errors import UnsafePathError
+from llavamix.foundation.layout import MIX_JSON, PRETRAIN_ADD_PATH_JSON, PRETRAIN_JSON
 from llavamix.mix import fix_spellings, make_alias, needed_folders, write_add_path
 from llavamix.mix.add_path import PREFIX
 

@@ -8,7 +8,7 @@ import pytest
 from click.testing import CliRunner
 
 from llavamix.cli import cli
-from llavamix.formats.pack import read_manifest
+from llavamix.foundation.formats.pack import read_manifest
 
 pytest.importorskip("pyarrow")
 

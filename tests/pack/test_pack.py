@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from llavamix.errors import ConfigError, PackError
-from llavamix.formats.pack import iter_shard, read_manifest, shard_paths
-from llavamix.formats.webdataset import sample_key
+from llavamix.foundation.errors import ConfigError, PackError
+from llavamix.foundation.formats.pack import iter_shard, read_manifest, shard_paths
+from llavamix.foundation.formats.webdataset import sample_key
 from llavamix.pack import PackOptions, ShardSize, pack_mix
 from tests.mixdata import IMAGES, records, write_mix
 

@@ -14,9 +14,9 @@ from typing import Any
 
 import pytest
 
-from llavamix.formats import parquet
-from llavamix.formats.pack import FORMATS, SUFFIX, iter_shard, shard_paths
-from llavamix.layout import Layout
+from llavamix.foundation.formats import parquet
+from llavamix.foundation.formats.pack import FORMATS, SUFFIX, iter_shard, shard_paths
+from llavamix.foundation.layout import Layout
 from llavamix.pack import PackOptions, ShardSize, pack_mix, run, samples
 from tests.mixdata import IMAGES, records, write_mix
 

@@ -13,10 +13,10 @@ from typing import Any
 
 import pytest
 
-from llavamix.errors import PackError
-from llavamix.formats.pack import FORMATS, iter_shard, read_manifest, shard_paths
+from llavamix.foundation.errors import PackError
+from llavamix.foundation.formats.pack import FORMATS, iter_shard, read_manifest, shard_paths
+from llavamix.foundation.records.reasons import RECORD_ERRORS
 from llavamix.pack import PackOptions, ShardSize, pack_mix, run
-from llavamix.records.reasons import RECORD_ERRORS
 from llavamix.verify import verify_mix
 from tests.mixdata import records, write_mix
 

@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from llavamix.errors import PackError
-from llavamix.formats.pack import FORMATS, iter_shard, read_manifest, shard_paths
+from llavamix.foundation.errors import PackError
+from llavamix.foundation.formats.pack import FORMATS, iter_shard, read_manifest, shard_paths
 from llavamix.pack import PackOptions, ShardSize, pack_mix
 from tests.mixdata import records, write_images, write_mix
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from llavamix.lock import holder
+from llavamix.foundation.lock import holder
 from tests.httpserver import LoopbackServer
 from tests.prepare.conftest import tree_digest
 from tests.prepare.runs import Gate, Run, background, big_catalog, has_bytes, part_of, run_cli, wait_until

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from llavamix.catalog import load_catalog
-from llavamix.layout import MIX_JSON
+from llavamix.foundation.layout import MIX_JSON
 from llavamix.prepare import PrepareOptions, prepare, source_status
 from tests.httpserver import Fault, LoopbackServer
 from tests.prepare.conftest import http_catalog, run_cli, tree_digest

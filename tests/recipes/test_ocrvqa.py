@@ -8,7 +8,7 @@ from pathlib import Path
 
 from llavamix.catalog import Catalog, load_catalog
 from llavamix.fetch import CrawlOptions, FetchOptions
-from llavamix.layout import Layout
+from llavamix.foundation.layout import Layout
 from llavamix.recipes import Context, is_done, run_fetch, run_lay_out
 from tests.fetch.test_ocrvqa import INPUTS, OPTS, landed, publish
 from tests.httpserver import LoopbackServer

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from llavamix.catalog import KINDS, Source, load_catalog
-from llavamix.errors import ConfigError
-from llavamix.layout import Layout
+from llavamix.foundation.errors import ConfigError
+from llavamix.foundation.layout import Layout
 from llavamix.recipes import RECIPES, Context, is_done, recipe_for, run_fetch, run_lay_out
 from tests.httpserver import LoopbackServer
 

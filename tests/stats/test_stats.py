@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from llavamix.records.anyres import best_resolution, visual_tokens
+from llavamix.foundation.records.anyres import best_resolution, visual_tokens
 from llavamix.stats import compute_stats, write_html
 
 

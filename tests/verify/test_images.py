@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from llavamix.records.imagefile import locate_image
+from llavamix.foundation.records.imagefile import locate_image
 from llavamix.verify.images import Limits, inspect_many
 from tests.verify.conftest import image_files, png_header_only
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from llavamix.records.imagefile import locate_image
+from llavamix.foundation.records.imagefile import locate_image
 from llavamix.verify.images import inspect_image
 from tests.fs import no_hang
 from tests.verify.conftest import image_files, record, write_mix

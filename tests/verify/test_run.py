@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from llavamix.errors import ConfigError, MixFormatError
+from llavamix.foundation.errors import ConfigError, MixFormatError
 from llavamix.verify import VerifyOptions, verify_mix, write_clean
 from llavamix.verify import images as images_mod
 from tests.verify.conftest import image_files, record, write_mix

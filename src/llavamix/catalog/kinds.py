@@ -11,7 +11,7 @@ import difflib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from llavamix.errors import ConfigError
+from llavamix.foundation.errors import ConfigError
 
 if TYPE_CHECKING:
     from llavamix.catalog.schema import Source

@@ -20,8 +20,8 @@ import msgspec
 
 from llavamix.catalog.kinds import ARCHIVE, kind_problem
 from llavamix.catalog.needs import needs_problem, with_needs
-from llavamix.errors import ConfigError
-from llavamix.layout import component_problem, escape_problem
+from llavamix.foundation.errors import ConfigError
+from llavamix.foundation.layout import component_problem, escape_problem
 
 BUILTIN = {"default": "sources.toml", "sample": "sample.toml"}
 SCHEMES = ("http", "https", "file", "hf", "gdrive")

@@ -15,7 +15,7 @@ from llavamix.cli.failures import print_failures
 from llavamix.cli.options import acquire_options, all_option, catalog_option, json_option, root_option
 from llavamix.cli.progress import bars
 from llavamix.cli.render import print_status, render_fetch, render_prepare
-from llavamix.layout import Layout
+from llavamix.foundation.layout import Layout
 
 
 @click.command()

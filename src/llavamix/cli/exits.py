@@ -14,8 +14,8 @@ from typing import Any, NoReturn, TypeVar
 
 from llavamix.cli.failures import print_error
 from llavamix.cli.render import err_console
-from llavamix.errors import LlavamixError
-from llavamix.tasks import Cancelled
+from llavamix.foundation.errors import LlavamixError
+from llavamix.foundation.tasks import Cancelled
 
 # Exit codes (DESIGN.md): 0 all good, 1 error, 2 usage, 3 finished with failed sources or records; after a stop
 # request 128 + the signal, as shells report it: 130 after Ctrl-C, 143 after SIGTERM.

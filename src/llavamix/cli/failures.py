@@ -14,8 +14,8 @@ from pathlib import Path
 from rich.markup import escape
 
 from llavamix.cli.render import err_console
-from llavamix.io import PART_SUFFIX, free_bytes, human_bytes
-from llavamix.tasks import failure_text
+from llavamix.foundation.io import PART_SUFFIX, free_bytes, human_bytes
+from llavamix.foundation.tasks import failure_text
 
 DISK_FULL = (errno.ENOSPC, errno.EDQUOT)
 RERUN = "Fix the above and rerun the same command: finished work is kept."

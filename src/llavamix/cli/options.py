@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 
 import click
 
-from llavamix.io import same_file
+from llavamix.foundation.io import same_file
 
 F = TypeVar("F", bound=Callable[..., Any])
 Decorator = Callable[[F], F]

@@ -10,7 +10,7 @@ import rich.progress
 from rich.text import Text
 
 from llavamix.cli.render import err_console
-from llavamix.tasks import Progress
+from llavamix.foundation.tasks import Progress
 
 
 class RichProgress(Progress):

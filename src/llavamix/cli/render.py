@@ -18,8 +18,8 @@ from llavamix import fetch, stats, verify
 from llavamix import index as index_stage
 from llavamix import pack as pack_stage
 from llavamix import prepare as prepare_mod
-from llavamix.io import human_bytes
-from llavamix.layout import MIX_JSON
+from llavamix.foundation.io import human_bytes
+from llavamix.foundation.layout import MIX_JSON
 
 console = Console()
 err_console = Console(stderr=True)

@@ -15,7 +15,7 @@ from llavamix.cli.failures import print_failures
 from llavamix.cli.options import existing_root_option, jobs_option, mix_argument, out_option, refuse_overwriting
 from llavamix.cli.progress import bars
 from llavamix.cli.render import render_index, render_pack
-from llavamix.errors import LlavamixError
+from llavamix.foundation.errors import LlavamixError
 
 ON_ERROR_HELP = (
     "A record that cannot be packed (any error of verify's quick checks: bad roles, turns not alternating, "

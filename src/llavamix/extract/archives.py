@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import IO, Any, Protocol
 
-from llavamix.errors import CorruptArchiveError
 from llavamix.extract.safety import safe_path, tar_is_dir, zip_is_dir
+from llavamix.foundation.errors import CorruptArchiveError
 
 # What reading a damaged archive raises, from the zip, tar and gzip layers.
 READ_ERRORS = (zipfile.BadZipFile, tarfile.TarError, gzip.BadGzipFile, zlib.error, EOFError)

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from llavamix.errors import ArchiveLayoutError
 from llavamix.extract.plan import Plan, folders_of
-from llavamix.io import PART_SUFFIX
+from llavamix.foundation.errors import ArchiveLayoutError
+from llavamix.foundation.io import PART_SUFFIX
 
 SHOWN = 5  # collisions named in the error; the count covers the rest
 

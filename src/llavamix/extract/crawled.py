@@ -8,8 +8,8 @@ from pathlib import Path
 
 from llavamix.catalog import Source
 from llavamix.extract.model import Extracted, ExtractOptions
-from llavamix.io import PART_SUFFIX
-from llavamix.layout import Layout
+from llavamix.foundation.io import PART_SUFFIX
+from llavamix.foundation.layout import Layout
 
 
 def take_stock(source: Source, index: Path, layout: Layout, options: ExtractOptions) -> Extracted:

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from llavamix.catalog import Source
 from llavamix.extract.model import Extracted
-from llavamix.formats.markers import read_marker
-from llavamix.formats.markers import write_marker as write_done
-from llavamix.layout import Layout
+from llavamix.foundation.formats.markers import read_marker
+from llavamix.foundation.formats.markers import write_marker as write_done
+from llavamix.foundation.layout import Layout
 
 STAGE = "extract"
 

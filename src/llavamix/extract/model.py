@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from llavamix.tasks import NULL_PROGRESS, Progress
+from llavamix.foundation.tasks import NULL_PROGRESS, Progress
 
 
 @dataclass(frozen=True)

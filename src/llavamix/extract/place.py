@@ -9,8 +9,8 @@ from pathlib import Path
 from llavamix.catalog import Source
 from llavamix.extract.model import Extracted, ExtractOptions
 from llavamix.extract.space import check_file
-from llavamix.io import commit, part_path
-from llavamix.layout import Layout
+from llavamix.foundation.io import commit, part_path
+from llavamix.foundation.layout import Layout
 
 
 def place_file(source: Source, archive: Path, layout: Layout, options: ExtractOptions) -> Extracted:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from pathlib import Path, PurePosixPath
 
-from llavamix.errors import ArchiveLayoutError
 from llavamix.extract.archives import Member
+from llavamix.foundation.errors import ArchiveLayoutError
 
 Plan = list[tuple[Member, PurePosixPath]]  # member -> its path under the source's target folder
 Mapper = Callable[[Path, list[Member]], Plan]  # (archive, members) -> plan; raises ArchiveLayoutError

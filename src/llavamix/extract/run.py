@@ -10,13 +10,13 @@ from collections.abc import Callable
 from pathlib import Path
 
 from llavamix.catalog import Source
-from llavamix.errors import ConfigError
 from llavamix.extract.marker import read_extracted, write_marker
 from llavamix.extract.model import Extracted, ExtractOptions
 from llavamix.extract.place import place_file
 from llavamix.extract.plan import strip_mapper
 from llavamix.extract.unpack import unpack
-from llavamix.layout import Layout
+from llavamix.foundation.errors import ConfigError
+from llavamix.foundation.layout import Layout
 
 log = logging.getLogger(__name__)
 

@@ -11,7 +11,7 @@ import stat
 import tarfile
 from pathlib import Path, PurePosixPath
 
-from llavamix.errors import UnsafeArchiveError
+from llavamix.foundation.errors import UnsafeArchiveError
 
 _DRIVE = re.compile(r"^[A-Za-z]:")
 

@@ -8,12 +8,12 @@ import re
 from pathlib import Path, PurePosixPath
 
 from llavamix.catalog import Source
-from llavamix.errors import ArchiveLayoutError
 from llavamix.extract.archives import Member
 from llavamix.extract.model import Extracted, ExtractOptions
 from llavamix.extract.plan import Plan, is_junk
 from llavamix.extract.unpack import unpack
-from llavamix.layout import Layout
+from llavamix.foundation.errors import ArchiveLayoutError
+from llavamix.foundation.layout import Layout
 
 SAM_IMAGE = re.compile(r"sa_\d+\.jpg")
 

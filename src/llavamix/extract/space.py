@@ -12,9 +12,9 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from llavamix import io
-from llavamix.errors import DiskSpaceError
 from llavamix.extract.plan import Plan, files_of, folders_of
+from llavamix.foundation import io
+from llavamix.foundation.errors import DiskSpaceError
 
 DIRENT = 64  # bytes of directory entry per new file: a generous average for image file names
 

@@ -17,7 +17,7 @@ from llavamix.extract.model import Extracted, ExtractOptions
 from llavamix.extract.plan import Mapper, Plan, files_of, roots
 from llavamix.extract.space import Budget, check_file, check_plan
 from llavamix.extract.write import move_plan, stage_members, write_plan
-from llavamix.layout import Layout
+from llavamix.foundation.layout import Layout
 
 log = logging.getLogger(__name__)
 

@@ -12,8 +12,8 @@ from typing import IO
 from llavamix.extract.archives import Member, Reader
 from llavamix.extract.plan import Plan
 from llavamix.extract.space import Budget
-from llavamix.io import CHUNK, commit, part_path
-from llavamix.tasks import CANCEL, Progress
+from llavamix.foundation.io import CHUNK, commit, part_path
+from llavamix.foundation.tasks import CANCEL, Progress
 
 STAGED_PER_FOLDER = 4096  # keeps each staging folder small whatever the archive's size
 

@@ -25,7 +25,7 @@ from llavamix.fetch.limiter import HostLimiter
 from llavamix.fetch.options import CrawlOptions
 from llavamix.fetch.remote import Transient
 from llavamix.fetch.stall import StallWatch
-from llavamix.io import CHUNK, NotRegularFileError, human_bytes, open_regular
+from llavamix.foundation.io import CHUNK, NotRegularFileError, human_bytes, open_regular
 
 RETRYABLE = frozenset({408, 425, 429})  # and every 5xx: the server may answer next time
 NETWORK = frozenset({"http", "https"})

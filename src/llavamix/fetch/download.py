@@ -7,14 +7,14 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
-from llavamix.errors import ChecksumError, DiskSpaceError, FetchError
 from llavamix.fetch.limiter import HostLimiter
 from llavamix.fetch.options import FetchOptions
 from llavamix.fetch.part import PartFile
 from llavamix.fetch.remote import Body, Expected, RangeRejected, Refused, Remote, Transient
 from llavamix.fetch.stall import StallWatch
-from llavamix.io import free_bytes, human_bytes
-from llavamix.tasks import CANCEL, RetryPolicy
+from llavamix.foundation.errors import ChecksumError, DiskSpaceError, FetchError
+from llavamix.foundation.io import free_bytes, human_bytes
+from llavamix.foundation.tasks import CANCEL, RetryPolicy
 
 log = logging.getLogger(__name__)
 

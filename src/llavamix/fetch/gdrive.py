@@ -21,10 +21,10 @@ from gdown.download import GoogleDriveFileToDownload, get_url_from_gdrive_confir
 from gdown.exceptions import DownloadError, FileURLRetrievalError
 
 from llavamix.catalog import Source
-from llavamix.errors import ConfigError
 from llavamix.fetch.http import HttpRemote
 from llavamix.fetch.options import FetchOptions
 from llavamix.fetch.remote import Body, Refused, Transient
+from llavamix.foundation.errors import ConfigError
 
 DRIVE = "https://drive.google.com"
 FOLDERS = "folders/"

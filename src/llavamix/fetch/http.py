@@ -16,7 +16,7 @@ from llavamix import __version__
 from llavamix.catalog import Source
 from llavamix.fetch.options import FetchOptions
 from llavamix.fetch.remote import Body, Expected, RangeRejected, Refused, Transient
-from llavamix.io import CHUNK
+from llavamix.foundation.io import CHUNK
 
 CONTENT_RANGE = re.compile(r"bytes\s+(?:(\d+)-(\d+)|\*)/(\d+|\*)")
 

@@ -15,10 +15,10 @@ from huggingface_hub.utils import build_hf_headers
 
 from llavamix import __version__
 from llavamix.catalog import Source
-from llavamix.errors import ConfigError, FetchError
 from llavamix.fetch.http import HttpRemote
 from llavamix.fetch.options import FetchOptions
 from llavamix.fetch.remote import Expected
+from llavamix.foundation.errors import ConfigError, FetchError
 
 PREFIX = "hf://datasets/"
 SHA256 = re.compile(r"[0-9a-f]{64}")

@@ -11,7 +11,7 @@ from urllib.request import url2pathname
 from llavamix.catalog import Source
 from llavamix.fetch.options import FetchOptions
 from llavamix.fetch.remote import Body, Expected, Refused
-from llavamix.io import CHUNK
+from llavamix.foundation.io import CHUNK
 
 
 class FileRemote:

@@ -21,13 +21,13 @@ from urllib.parse import urljoin
 
 import msgspec
 
-from llavamix.errors import FetchError
 from llavamix.fetch.crawl import Crawler, Dead
 from llavamix.fetch.jpeg import NotAnImage, as_jpeg
 from llavamix.fetch.options import CrawlReport, FetchOptions
 from llavamix.fetch.remote import Transient
-from llavamix.io import PART_SUFFIX, atomic_write_text, commit, part_path
-from llavamix.tasks import Outcome, RetryPolicy, run_tasks
+from llavamix.foundation.errors import FetchError
+from llavamix.foundation.io import PART_SUFFIX, atomic_write_text, commit, part_path
+from llavamix.foundation.tasks import Outcome, RetryPolicy, run_tasks
 
 log = logging.getLogger(__name__)
 

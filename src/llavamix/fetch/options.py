@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from llavamix.tasks import NULL_PROGRESS, Progress
+from llavamix.foundation.tasks import NULL_PROGRESS, Progress
 
 How = Literal["downloaded", "resumed", "present", "adopted"]
 

@@ -7,8 +7,8 @@ import queue
 import threading
 from pathlib import Path
 
-from llavamix.io import atomic_write_text, commit, new_hasher, part_path, update_from_file
-from llavamix.tasks import CANCEL
+from llavamix.foundation.io import atomic_write_text, commit, new_hasher, part_path, update_from_file
+from llavamix.foundation.tasks import CANCEL
 
 VALIDATOR_SUFFIX = ".part.validator"
 QUEUE_CHUNKS = 64  # chunks waiting to be hashed; bounds the memory a slow hash can hold

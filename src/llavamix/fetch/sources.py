@@ -8,17 +8,17 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from llavamix.catalog import Source
-from llavamix.errors import ChecksumError, FetchError
 from llavamix.fetch import gdrive, http, hub, local
 from llavamix.fetch.download import download, manual_route
 from llavamix.fetch.limiter import HostLimiter
 from llavamix.fetch.options import Fetched, FetchOptions, FetchReport
 from llavamix.fetch.part import validator_path
 from llavamix.fetch.remote import Expected, Refused, Remote
-from llavamix.formats.markers import Downloaded, read_marker, write_marker
-from llavamix.io import CHUNK, ensure_writable, new_hasher, part_path
-from llavamix.layout import Layout
-from llavamix.tasks import CANCEL, run_tasks
+from llavamix.foundation.errors import ChecksumError, FetchError
+from llavamix.foundation.formats.markers import Downloaded, read_marker, write_marker
+from llavamix.foundation.io import CHUNK, ensure_writable, new_hasher, part_path
+from llavamix.foundation.layout import Layout
+from llavamix.foundation.tasks import CANCEL, run_tasks
 
 log = logging.getLogger(__name__)
 

@@ -7,7 +7,7 @@ import time
 
 from llavamix.fetch.options import Pace
 from llavamix.fetch.remote import Transient
-from llavamix.io import human_bytes
+from llavamix.foundation.io import human_bytes
 
 
 class StallWatch:

@@ -1,8 +1,8 @@
 """The mix index stage: ``build_index`` decodes a mix JSON in batches (in worker processes) and writes its
 memory-mappable index for training.
 
-The file format (columns, writer, ``open_index``) is ``llavamix.formats.index``'s, so the loader reads it without
-importing this stage. Imports the foundation (formats, records, io, tasks, errors) only.
+The file format (columns, writer, ``open_index``) is ``llavamix.foundation.formats.index``'s, so the loader reads
+it without importing this stage. Imports the foundation (formats, records, io, tasks, errors) only.
 """
 
 from llavamix.index.build import IndexOptions, IndexReport, build_index

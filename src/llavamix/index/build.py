@@ -13,11 +13,11 @@ from typing import Any
 
 import msgspec
 
-from llavamix.errors import ConfigError, MixFormatError
-from llavamix.formats.index import IndexColumns, open_writer
-from llavamix.io import same_file
-from llavamix.records import MixFile, decode_with
-from llavamix.tasks import NULL_PROGRESS, Progress
+from llavamix.foundation.errors import ConfigError, MixFormatError
+from llavamix.foundation.formats.index import IndexColumns, open_writer
+from llavamix.foundation.io import same_file
+from llavamix.foundation.records import MixFile, decode_with
+from llavamix.foundation.tasks import NULL_PROGRESS, Progress
 
 log = logging.getLogger(__name__)
 

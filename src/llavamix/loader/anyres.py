@@ -1,6 +1,6 @@
 """LLaVA-NeXT "anyres" geometry: how an image is fitted into its grid resolution and cut into tiles.
 
-The grid resolution itself is ``llavamix.records.anyres.best_resolution`` (shared with the statistics).
+The grid resolution itself is ``llavamix.foundation.records.anyres.best_resolution`` (shared with the statistics).
 """
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-from llavamix.records.anyres import best_resolution
+from llavamix.foundation.records.anyres import best_resolution
 
 Size = tuple[int, int]  # (width, height), PIL's order
 

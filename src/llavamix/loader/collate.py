@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from llavamix.extras import require
+from llavamix.foundation.extras import require
 from llavamix.loader.config import IGNORE_INDEX
 
 

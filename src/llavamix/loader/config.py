@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from llavamix.errors import ConfigError
+from llavamix.foundation.errors import ConfigError
+from llavamix.foundation.records.anyres import DEFAULT_PINPOINTS
 from llavamix.loader.conversation import TEMPLATES
-from llavamix.records.anyres import DEFAULT_PINPOINTS
 
 IGNORE_INDEX = -100  # label value the loss skips
 IMAGE_TOKEN_INDEX = -200  # placeholder id the model swaps for image features

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from llavamix.errors import ConfigError
+from llavamix.foundation.errors import ConfigError
 
 HUMAN, GPT = "human", "gpt"
 

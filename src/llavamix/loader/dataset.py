@@ -6,13 +6,13 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from llavamix.errors import BadSampleError, ConfigError, UnsafePathError
-from llavamix.extras import require
-from llavamix.formats.index import open_index
-from llavamix.layout import Layout
+from llavamix.foundation.errors import BadSampleError, ConfigError, UnsafePathError
+from llavamix.foundation.extras import require
+from llavamix.foundation.formats.index import open_index
+from llavamix.foundation.layout import Layout
+from llavamix.foundation.records import MixFile, MixSource, Record
 from llavamix.loader.config import PreprocessConfig
 from llavamix.loader.sample import POLICIES, SampleBuilder, read_image, record_errors
-from llavamix.records import MixFile, MixSource, Record
 
 torch: Any = require("torch")
 log = logging.getLogger(__name__)

@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 from PIL import Image
 
-from llavamix.extras import require
-from llavamix.io import open_regular
+from llavamix.foundation.extras import require
+from llavamix.foundation.io import open_regular
 from llavamix.loader.anyres import best_resolution, fitted_size, paste_offset, tile_counts
 from llavamix.loader.config import PreprocessConfig
 

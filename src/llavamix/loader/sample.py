@@ -10,12 +10,12 @@ from typing import IO, TYPE_CHECKING, Any
 import msgspec
 from PIL import Image
 
-from llavamix.errors import BadSampleError, MixFormatError
-from llavamix.extras import require
+from llavamix.foundation.errors import BadSampleError, MixFormatError
+from llavamix.foundation.extras import require
+from llavamix.foundation.records import Record, decode_record
 from llavamix.loader.config import PreprocessConfig
 from llavamix.loader.image import ImageProcessor, load_rgb
 from llavamix.loader.tokens import encode
-from llavamix.records import Record, decode_record
 
 if TYPE_CHECKING:
     import torch

@@ -12,8 +12,8 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from llavamix.errors import ConfigError
-from llavamix.extras import require
+from llavamix.foundation.errors import ConfigError
+from llavamix.foundation.extras import require
 
 torch: Any = require("torch")
 

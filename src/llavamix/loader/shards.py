@@ -15,10 +15,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from llavamix.errors import BadSampleError, ConfigError
-from llavamix.extras import require
-from llavamix.formats.pack import iter_shard, read_manifest
-from llavamix.formats.samples import ShardSample
+from llavamix.foundation.errors import BadSampleError, ConfigError
+from llavamix.foundation.extras import require
+from llavamix.foundation.formats.pack import iter_shard, read_manifest
+from llavamix.foundation.formats.samples import ShardSample
 from llavamix.loader.config import PreprocessConfig
 from llavamix.loader.sample import POLICIES, SampleBuilder, decode, read_image
 from llavamix.loader.sampler import check_sharding, epoch_generator

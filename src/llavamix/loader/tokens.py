@@ -13,9 +13,9 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
+from llavamix.foundation.records import IMAGE_TOKEN
 from llavamix.loader.config import IGNORE_INDEX, IMAGE_TOKEN_INDEX, PreprocessConfig
 from llavamix.loader.conversation import Template, template
-from llavamix.records import IMAGE_TOKEN
 
 log = logging.getLogger(__name__)
 

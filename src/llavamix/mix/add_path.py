@@ -11,8 +11,8 @@ from typing import Literal
 
 import msgspec
 
-from llavamix.layout import PRETRAIN_ADD_PATH_JSON, PRETRAIN_IMAGES, PRETRAIN_JSON
-from llavamix.records import iter_windows, write_raw_array
+from llavamix.foundation.layout import PRETRAIN_ADD_PATH_JSON, PRETRAIN_IMAGES, PRETRAIN_JSON
+from llavamix.foundation.records import iter_windows, write_raw_array
 
 log = logging.getLogger(__name__)
 

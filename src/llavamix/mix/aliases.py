@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from llavamix.errors import ConfigError
-from llavamix.layout import inside
+from llavamix.foundation.errors import ConfigError
+from llavamix.foundation.layout import inside
 
 log = logging.getLogger(__name__)
 

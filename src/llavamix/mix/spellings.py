@@ -7,9 +7,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from llavamix.layout import MIX_ALIAS_DIR, MIX_JSON
+from llavamix.foundation.layout import MIX_ALIAS_DIR, MIX_JSON
+from llavamix.foundation.records import iter_images
 from llavamix.mix.aliases import Alias, make_alias
-from llavamix.records import iter_images
 
 MIX_TWINS = (MIX_ALIAS_DIR, MIX_JSON.parent.as_posix())
 

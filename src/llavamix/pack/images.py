@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import os
 
-from llavamix.io import open_regular
-from llavamix.layout import Layout
+from llavamix.foundation.io import open_regular
+from llavamix.foundation.layout import Layout
 
 
 def read_image(layout: Layout, image: str) -> tuple[bytes, os.stat_result]:

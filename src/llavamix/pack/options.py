@@ -6,9 +6,9 @@ import re
 from dataclasses import dataclass, field
 from typing import Literal
 
-from llavamix.errors import ConfigError
-from llavamix.formats.pack import FORMATS, Format
-from llavamix.tasks import NULL_PROGRESS, Progress
+from llavamix.foundation.errors import ConfigError
+from llavamix.foundation.formats.pack import FORMATS, Format
+from llavamix.foundation.tasks import NULL_PROGRESS, Progress
 
 _UNITS = {
     "": 1, "b": 1,

@@ -14,14 +14,14 @@ from pathlib import Path
 
 import msgspec
 
-from llavamix.formats.pack import ShardEntry, shard_name
-from llavamix.layout import Layout
+from llavamix.foundation.formats.pack import ShardEntry, shard_name
+from llavamix.foundation.layout import Layout
+from llavamix.foundation.records import MixFile, decode_with
+from llavamix.foundation.records.imagefile import locate_image
+from llavamix.foundation.records.problem import Problem
+from llavamix.foundation.records.rules import Finding, check_record
 from llavamix.pack.digest import ShardDigest
 from llavamix.pack.options import PackOptions
-from llavamix.records import MixFile, decode_with
-from llavamix.records.imagefile import locate_image
-from llavamix.records.problem import Problem
-from llavamix.records.rules import Finding, check_record
 
 TAR_BLOCK = 512
 _decode = msgspec.json.Decoder().decode

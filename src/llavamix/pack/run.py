@@ -9,16 +9,24 @@ from pathlib import Path
 
 import msgspec
 
-from llavamix.errors import PackError
-from llavamix.formats.pack import Manifest, ShardEntry, manifest_path, plan_path, read_plan, write_manifest, write_shard
-from llavamix.io import part_path
-from llavamix.layout import Layout
+from llavamix.foundation.errors import PackError
+from llavamix.foundation.formats.pack import (
+    Manifest,
+    ShardEntry,
+    manifest_path,
+    plan_path,
+    read_plan,
+    write_manifest,
+    write_shard,
+)
+from llavamix.foundation.io import part_path
+from llavamix.foundation.layout import Layout
+from llavamix.foundation.records import MixFile
+from llavamix.foundation.records.problem import Problem
+from llavamix.foundation.tasks import Outcome, TaskReport, run_tasks
 from llavamix.pack.options import PackOptions
 from llavamix.pack.plan import plan_shards
 from llavamix.pack.samples import shard_samples
-from llavamix.records import MixFile
-from llavamix.records.problem import Problem
-from llavamix.tasks import Outcome, TaskReport, run_tasks
 
 log = logging.getLogger(__name__)
 

@@ -7,14 +7,14 @@ from collections.abc import Iterator
 import msgspec
 
 from llavamix.catalog import known_prefixes
-from llavamix.errors import PackError
-from llavamix.formats.pack import ShardEntry
-from llavamix.formats.samples import Sample
-from llavamix.layout import Layout, image_prefix
+from llavamix.foundation.errors import PackError
+from llavamix.foundation.formats.pack import ShardEntry
+from llavamix.foundation.formats.samples import Sample
+from llavamix.foundation.layout import Layout, image_prefix
+from llavamix.foundation.records import MixFile, Record, Turn, decode_with
+from llavamix.foundation.records.rules import Finding, check_record
 from llavamix.pack.digest import ShardDigest
 from llavamix.pack.images import read_image
-from llavamix.records import MixFile, Record, Turn, decode_with
-from llavamix.records.rules import Finding, check_record
 
 _decode = msgspec.json.Decoder().decode
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from llavamix import extract, fetch
 from llavamix.catalog import Catalog, Kind, Source
-from llavamix.layout import Layout
+from llavamix.foundation.layout import Layout
 
 
 @dataclass(frozen=True)

@@ -11,9 +11,9 @@ from pathlib import PurePosixPath
 
 from llavamix import extract, fetch
 from llavamix.catalog import Source, kinds
+from llavamix.foundation.records import iter_images
 from llavamix.recipes.base import Context, Recipe, fetch_file, laid_out
 from llavamix.recipes.mix_json import laid_out_mixes
-from llavamix.records import iter_images
 
 
 def mix_keys(ctx: Context, into: str) -> Counter[str] | None:

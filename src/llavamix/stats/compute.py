@@ -12,15 +12,15 @@ import msgspec
 from PIL import Image
 
 from llavamix.catalog import known_prefixes
-from llavamix.errors import ConfigError
-from llavamix.io import open_regular
-from llavamix.layout import Layout, escape_problem, image_prefix
-from llavamix.records import Record, decode_with, iter_windows
-from llavamix.records.anyres import visual_tokens
-from llavamix.records.groups import TEXT_ONLY, UNKNOWN
-from llavamix.records.lengths import sample_lengths
+from llavamix.foundation.errors import ConfigError
+from llavamix.foundation.io import open_regular
+from llavamix.foundation.layout import Layout, escape_problem, image_prefix
+from llavamix.foundation.records import Record, decode_with, iter_windows
+from llavamix.foundation.records.anyres import visual_tokens
+from llavamix.foundation.records.groups import TEXT_ONLY, UNKNOWN
+from llavamix.foundation.records.lengths import sample_lengths
+from llavamix.foundation.tasks import NULL_PROGRESS, Progress, run_tasks
 from llavamix.stats.report import SourceStats, StatsReport
-from llavamix.tasks import NULL_PROGRESS, Progress, run_tasks
 
 _record = msgspec.json.Decoder(Record)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 from pathlib import Path
 
-from llavamix.htmlpage import Draw, bars, figures, hist, sizes_scatter, table, write_page
+from llavamix.foundation.htmlpage import Draw, bars, figures, hist, sizes_scatter, table, write_page
 from llavamix.stats.report import StatsReport
 
 

@@ -1,8 +1,8 @@
 """Prove every record of a mix is trainable: record checks, image checks, the report, the clean JSON, the HTML page."""
 
-from llavamix.records.problem import Problem
-from llavamix.records.reasons import ERRORS, REASONS, WARNINGS, is_error
-from llavamix.records.rules import Finding, check_record
+from llavamix.foundation.records.problem import Problem
+from llavamix.foundation.records.reasons import ERRORS, REASONS, WARNINGS, is_error
+from llavamix.foundation.records.rules import Finding, check_record
 from llavamix.verify.clean import write_clean
 from llavamix.verify.html import write_html
 from llavamix.verify.images import DEFAULT_MAX_PIXELS, DEFAULT_TINY, ImageCheck, inspect_image

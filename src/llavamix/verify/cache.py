@@ -8,7 +8,7 @@ from pathlib import Path
 
 import msgspec
 
-from llavamix.io import atomic_writer
+from llavamix.foundation.io import atomic_writer
 from llavamix.verify.images import ImageCheck, Limits
 
 log = logging.getLogger(__name__)

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import msgspec
 
-from llavamix.errors import ConfigError
-from llavamix.records import iter_windows, write_raw_array
+from llavamix.foundation.errors import ConfigError
+from llavamix.foundation.records import iter_windows, write_raw_array
 from llavamix.verify.report import VerifyReport
 
 

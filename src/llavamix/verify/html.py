@@ -10,10 +10,10 @@ from typing import Any
 
 from PIL import Image
 
-from llavamix.htmlpage import Draw, bars, figures, hist, sizes_scatter, table, write_page
-from llavamix.records.anyres import visual_tokens
-from llavamix.records.problem import Problem
-from llavamix.records.reasons import REASONS
+from llavamix.foundation.htmlpage import Draw, bars, figures, hist, sizes_scatter, table, write_page
+from llavamix.foundation.records.anyres import visual_tokens
+from llavamix.foundation.records.problem import Problem
+from llavamix.foundation.records.reasons import REASONS
 from llavamix.verify.report import VerifyReport
 
 MAX_PROBLEMS = 500  # rows in the problems table; the JSON report has them all

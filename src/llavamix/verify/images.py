@@ -15,7 +15,7 @@ from pathlib import PurePath
 import msgspec
 from PIL import Image
 
-from llavamix.io import open_regular
+from llavamix.foundation.io import open_regular
 
 # PIL's own default: training runs with it, and above 2x of it Image.open raises DecompressionBombError (a crash);
 # between 1x and 2x PIL only warns, but one such RGB image needs >256 MB to decode in every loader worker.

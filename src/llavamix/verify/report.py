@@ -10,8 +10,8 @@ from typing import Any
 
 import msgspec
 
-from llavamix.io import atomic_write_bytes
-from llavamix.records.problem import Problem
+from llavamix.foundation.io import atomic_write_bytes
+from llavamix.foundation.records.problem import Problem
 
 
 @dataclass

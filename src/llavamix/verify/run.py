@@ -9,12 +9,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from llavamix.errors import ConfigError, MixFormatError
-from llavamix.layout import Layout
-from llavamix.records import iter_windows, plan_spans
-from llavamix.records.imagefile import locate_image
-from llavamix.records.problem import Problem
-from llavamix.tasks import NULL_PROGRESS, Progress, run_tasks
+from llavamix.foundation.errors import ConfigError, MixFormatError
+from llavamix.foundation.layout import Layout
+from llavamix.foundation.records import iter_windows, plan_spans
+from llavamix.foundation.records.imagefile import locate_image
+from llavamix.foundation.records.problem import Problem
+from llavamix.foundation.tasks import NULL_PROGRESS, Progress, run_tasks
 from llavamix.verify.cache import CACHE_NAME, ImageCache
 from llavamix.verify.images import (
     DEFAULT_MAX_PIXELS,

@@ -14,12 +14,12 @@ from typing import Any
 import msgspec
 
 from llavamix.catalog import known_prefixes
-from llavamix.errors import MixFormatError
-from llavamix.layout import image_prefix
-from llavamix.records import decode_with, read_span, read_window
-from llavamix.records.groups import TEXT_ONLY, UNKNOWN
-from llavamix.records.lengths import sample_lengths
-from llavamix.records.rules import Finding, check_record
+from llavamix.foundation.errors import MixFormatError
+from llavamix.foundation.layout import image_prefix
+from llavamix.foundation.records import decode_with, read_span, read_window
+from llavamix.foundation.records.groups import TEXT_ONLY, UNKNOWN
+from llavamix.foundation.records.lengths import sample_lengths
+from llavamix.foundation.records.rules import Finding, check_record
 
 _decode = msgspec.json.Decoder().decode
 
