@@ -1,7 +1,8 @@
 """Serve the mix to training: a PyTorch dataset, sampler and collator whose samples equal the reference's.
 
 Needs the ``torch`` extra (``pip install 'llavamix[torch]'``). ``PreprocessConfig`` imports without it; the
-torch-backed names raise MissingExtra naming the extra when torch is absent.
+torch-backed names raise MissingExtra naming the extra when torch is absent. A stage: imports the foundation
+only (the index and shard formats from ``llavamix.foundation.formats``), never another stage.
 """
 
 from __future__ import annotations

@@ -3,7 +3,8 @@
 Only the orchestration lives here: judging records (``plan``), cutting shards and their digests (``digest``),
 reading each shard's records and images (``samples``), running the shard writes and writing the manifest last
 (``run``). The files themselves (shard names, manifest, the tar and Parquet layouts, their writers and readers) are
-``llavamix.foundation.formats``', so loaders read a pack without importing this stage.
+``llavamix.foundation.formats``', so loaders read a pack without importing this stage. A stage: imports the
+catalog and the foundation only.
 """
 
 from llavamix.pack.options import PackOptions, ShardSize

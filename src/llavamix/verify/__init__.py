@@ -1,4 +1,7 @@
-"""Prove every record of a mix is trainable: record checks, image checks, the report, the clean JSON, the HTML page."""
+"""Prove every record of a mix is trainable: record checks, image checks, the report, the clean JSON, the HTML page.
+
+The rules and reason codes themselves are the foundation's (``records``), so pack applies the same ones. A stage:
+imports the catalog and the foundation only, never another stage."""
 
 from llavamix.foundation.records.problem import Problem
 from llavamix.foundation.records.reasons import ERRORS, REASONS, WARNINGS, is_error
