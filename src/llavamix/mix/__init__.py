@@ -1,5 +1,5 @@
 """Fix-ups of the laid-out data: folder aliases the mix and the training scripts expect, and the pretraining
-JSON with full image paths. A stage: imports the catalog and the foundation only, never another stage."""
+JSON with full image paths. A stage: imports the foundation only, never another stage."""
 
 from llavamix.mix.add_path import AddPath, write_add_path
 from llavamix.mix.aliases import Alias, make_alias
