@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import email.utils
+import functools
 import gzip
 import hashlib
 import os
@@ -23,7 +24,7 @@ import sys
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from email.message import Message
@@ -33,6 +34,7 @@ from urllib.parse import unquote, urlsplit
 
 LAST_MODIFIED = "Wed, 01 Jan 2025 00:00:00 GMT"
 RANGE = re.compile(r"bytes=(\d*)-(\d*)")
+TAIL = 64 * 1024  # bytes of a zero-copy answer sent after it stops counting as in flight
 INVERT = bytes(255 - i for i in range(256))  # flips every bit: same length, wrong bytes
 HOLD_LIMIT = 300.0  # seconds a held answer waits for ``Fault.resume`` at most, should a test forget to set it
 
@@ -248,13 +250,21 @@ class _Handler(BaseHTTPRequestHandler):
         seen = Seen(self.command, path, self.headers)
         self.owner.record(seen)
         self.owner.active(path, +1)
+        self.in_flight = True
         try:
             self.respond(path, seen, head)
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True
         finally:
-            self.owner.active(path, -1)
+            self.leave(path)
             seen.ended.set()
+
+    def leave(self, path: str) -> None:
+        """No longer in flight: called before the last bytes of an answer go out, since a client that has them
+        may start its next request before this thread returns (which would count as two at once)."""
+        if self.in_flight:
+            self.in_flight = False
+            self.owner.active(path, -1)
 
     def respond(self, path: str, seen: Seen, head: bool) -> None:
         if self.owner.latency:
@@ -336,12 +346,17 @@ class _Handler(BaseHTTPRequestHandler):
         count = last - first + 1
         if fault.drop_after is not None:
             count = min(count, fault.drop_after)
+        last_out = count == last - first + 1 and not fault.extra  # the answer ends with these bytes
+        leave = functools.partial(self.leave, seen.path) if last_out else _nothing
         if entry.file is not None and not (fault.trickle or fault.corrupt or fault.hold_after is not None):
-            sent = self.sendfile(entry.file, first, count)  # zero-copy, so the server costs little in benchmarks
+            tail = min(count, TAIL)  # zero-copy, so the server costs little in benchmarks
+            sent = self.sendfile(entry.file, first, count - tail)
+            leave()
+            sent += self.sendfile(entry.file, first + sent, tail)
             self.owner.served(seen, sent)
         else:
             step = fault.trickle_chunk if fault.trickle else 1 << 20
-            sent = self.write(seen, _slices(entry, first, count, step), fault)
+            sent = self.write(seen, _before_last(_slices(entry, first, count, step), leave), fault)
         if fault.extra:
             self.write(seen, _filler(fault.extra), fault)
         if sent < last - first + 1 or fault.extra:  # cut short, or no length: hang up like a dropped connection
@@ -370,6 +385,21 @@ class _Handler(BaseHTTPRequestHandler):
                     break
                 sent += n
         return sent
+
+
+def _nothing() -> None:
+    pass
+
+
+def _before_last(chunks: Iterator[bytes], hook: Callable[[], None]) -> Iterator[bytes]:
+    """``chunks`` as they are, calling ``hook`` just before the last one is handed over."""
+    held = next(chunks, None)
+    for chunk in chunks:
+        yield held  # type: ignore[misc]
+        held = chunk
+    if held is not None:
+        hook()
+        yield held
 
 
 def _filler(count: int) -> Iterator[bytes]:
