@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import email.utils
 import hashlib
+import threading
 import time
 from pathlib import Path
 
@@ -261,3 +262,39 @@ def test_a_stop_request_interrupts_rehashing_a_resumed_part(tmp_path: Path) -> N
     finally:
         CANCEL.clear()
     assert part_path(dest).stat().st_size == 2 * CHUNK  # the bytes stay for the next run
+
+
+@pytest.mark.parametrize("known", [True, False], ids=["size-known", "nothing-known"])
+def test_a_stop_hangs_up_a_stalled_transfer_at_once_and_keeps_the_part(server, layout, known):
+    """A server that stops sending leaves the reader blocked in recv; a stop request must not wait for the read
+    timeout, and the body cut short by the hang-up must never be installed as the whole file."""
+    data = payload(1_000_000)
+    src = source("a", server.add("/a.zip", data), data if known else None)
+    hold = Fault(hold_after=200_000, trickle=0.001, trickle_chunk=50_000, no_length=not known)
+    server.fault("/a.zip", hold)
+    outcome: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            fetch_source(src, layout, FetchOptions(timeout=120.0))
+        except BaseException as exc:  # noqa: BLE001 - the test inspects what ended the fetch
+            outcome.append(exc)
+
+    worker = threading.Thread(target=run)
+    worker.start()
+    part = part_path(layout.download_path("a", "a.zip"))
+    try:
+        deadline = time.monotonic() + 60
+        while not (part.exists() and part.stat().st_size >= 200_000) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        CANCEL.cancel()
+        worker.join(20)  # the read timeout is 120 s: only the hang-up ends the read this soon
+        assert not worker.is_alive(), "the stop waited for the stalled read"
+    finally:
+        CANCEL.clear()
+        hold.resume.set()
+        worker.join(60)
+    assert len(outcome) == 1 and isinstance(outcome[0], Cancelled)
+    assert part.stat().st_size == 200_000
+    assert not layout.download_path("a", "a.zip").exists()
+    assert not layout.marker("a", "fetch").exists()

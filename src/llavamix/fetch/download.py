@@ -144,6 +144,7 @@ class _Run:
             self.shown += len(chunk)
             watch.feed(len(chunk))
             CANCEL.check()  # Ctrl-C stops between chunks; the part file stays for a resume
+        CANCEL.check()  # a stop hangs the connection up: the body may have ended for that, not at the file's end
         if body.total is not None and part.size < body.total:
             raise Transient(f"connection closed after {human_bytes(part.size)} of {human_bytes(body.total)}")
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import email.utils
+import functools
 import re
+import socket
 import time
 from collections.abc import Iterator, Mapping
 from urllib.parse import urlparse
@@ -17,6 +19,7 @@ from llavamix.catalog import Source
 from llavamix.fetch.options import FetchOptions
 from llavamix.fetch.remote import Body, Expected, RangeRejected, Refused, Transient
 from llavamix.foundation.io import CHUNK
+from llavamix.foundation.tasks import CANCEL
 
 CONTENT_RANGE = re.compile(r"bytes\s+(?:(\d+)-(\d+)|\*)/(\d+|\*)")
 
@@ -43,7 +46,7 @@ class HttpRemote:
 
     @contextlib.contextmanager
     def open(self, offset: int, validator: str | None) -> Iterator[Body]:
-        with self.request(self.url, offset, validator) as resp:
+        with self.request(self.url, offset, validator) as resp, CANCEL.on_cancel(functools.partial(_hang_up, resp)):
             yield self.body(resp, offset)
 
     def request(self, url: str, offset: int, validator: str | None) -> requests.Response:
@@ -107,6 +110,18 @@ def _chunks(resp: requests.Response) -> Iterator[bytes]:
             yield chunk
     except (urllib3.exceptions.HTTPError, OSError) as exc:  # connection dropped, read timeout, short body
         raise Transient(f"download interrupted: {exc}") from None
+
+
+def _hang_up(resp: requests.Response) -> None:
+    """Shut the response's socket down: a thread blocked reading it wakes at once (a stalled server would
+    otherwise hold a stop request for up to the read timeout)."""
+    sock = getattr(getattr(resp.raw, "connection", None), "sock", None)
+    if sock is None:  # a body that ends when the connection closes: http.client handed the socket to the response
+        reader = getattr(getattr(resp.raw, "_fp", None), "fp", None)
+        sock = getattr(getattr(reader, "raw", None), "_sock", None)
+    if sock is not None:
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
 
 
 def content_range(value: str) -> tuple[int | None, int | None, int | None]:

@@ -17,6 +17,7 @@ failed has a ``NotRun`` (``NeedFailed``, ``NeedsCycle``). ``failure_text`` is ho
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import functools
 import logging
@@ -24,7 +25,7 @@ import pickle
 import random
 import signal
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Generic, Literal, TypeVar
@@ -168,10 +169,31 @@ class CancelToken:
     def __init__(self) -> None:
         self._event = threading.Event()
         self._signum: int = signal.SIGINT
+        self._hooks: dict[int, Callable[[], None]] = {}
+        self._lock = threading.Lock()
 
     def cancel(self, signum: int = signal.SIGINT) -> None:
         self._signum = signum
         self._event.set()
+        with self._lock:
+            hooks = list(self._hooks.values())
+        for hook in hooks:
+            _run_hook(hook)
+
+    @contextlib.contextmanager
+    def on_cancel(self, hook: Callable[[], None]) -> Iterator[None]:
+        """Run ``hook`` if a stop is requested while the block runs (at once if one already was): for work that
+        waits where no check can run, e.g. a socket read that a hang-up wakes."""
+        key = id(hook)
+        with self._lock:
+            self._hooks[key] = hook
+        try:
+            if self.cancelled:
+                _run_hook(hook)
+            yield
+        finally:
+            with self._lock:
+                self._hooks.pop(key, None)
 
     def clear(self) -> None:
         self._event.clear()
@@ -189,6 +211,13 @@ class CancelToken:
         """``time.sleep`` that a stop request cuts short (then raises Cancelled)."""
         self._event.wait(max(0.0, seconds))
         self.check()
+
+
+def _run_hook(hook: Callable[[], None]) -> None:
+    try:
+        hook()
+    except Exception:  # a hook that fails must not keep the stop from reaching the others
+        log.debug("stop hook %r failed", hook, exc_info=True)
 
 
 CANCEL = CancelToken()
