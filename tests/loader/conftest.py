@@ -38,6 +38,27 @@ def llama3_tok():
 
 
 @pytest.fixture(scope="session")
+def family_tok(sp_model, llama3_tok):
+    """``family_tok(name)``: the tokenizer of one template family, built once per session (see tokenizers.py)."""
+    builders = {
+        "sp-legacy": lambda: toks.llama_tokenizer(sp_model, legacy=True, max_length=MAX_LENGTH),
+        "sp": lambda: toks.llama_tokenizer(sp_model, legacy=False, max_length=MAX_LENGTH),
+        "chatml-sp-legacy": lambda: toks.with_tokens(family_tok("sp-legacy"), toks.CHATML_SPECIALS),
+        "chatml-sp": lambda: toks.with_tokens(family_tok("sp"), toks.CHATML_SPECIALS),
+        "chatml-bpe": lambda: toks.chatml_tokenizer(MAX_LENGTH),
+        "llama3": lambda: llama3_tok,
+    }
+    built: dict = {}
+
+    def family_tok(name: str):
+        if name not in built:
+            built[name] = builders[name]()
+        return built[name]
+
+    return family_tok
+
+
+@pytest.fixture(scope="session")
 def clip():
     from tests.loader import reference
 
@@ -63,7 +84,8 @@ def save_image(path: Path, size: tuple[int, int], mode: str, seed: int = 0) -> N
     img.save(path)
 
 
-# (relative path, size, mode): tiny, wide, tall, large, every mode the mix holds
+# (relative path, size, mode): tiny, wide, tall, large, every mode the mix holds; with the default pinpoints their
+# anyres grids (tiles across x down) are 2x2 (a, b, cmyk, big), 1x3 (tall, p), 3x1 (wide), 1x2 (tiny, one), 2x1 (w2)
 IMAGES = [
     ("coco/train2017/a.jpg", (640, 480), "RGB"),
     ("coco/train2017/b.png", (1024, 768), "RGB"),
@@ -74,6 +96,7 @@ IMAGES = [
     ("sam/images/cmyk.jpg", (700, 500), "CMYK"),
     ("vg/VG_100K/big.jpg", (2200, 1700), "RGB"),
     ("textvqa/train_images/one.png", (1, 1), "RGB"),
+    ("web-landmark/images/w2.jpg", (800, 400), "RGB"),
 ]
 
 
@@ -101,6 +124,7 @@ def records() -> list[dict]:
         ],
         [("human", "<image>\nshort answer"), ("gpt", "a man sitting under a tree")],
         [("human", "<image>  caption this"), ("gpt", "blue sky")],
+        [("human", "what is on the left? <image>"), ("gpt", "a tree"), ("human", "and the right?"), ("gpt", "sky")],
     ]
     out = []
     for k, ((path, _, _), turns) in enumerate(zip(IMAGES, convs, strict=True)):

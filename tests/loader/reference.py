@@ -6,7 +6,11 @@ templates, and the preprocess / collator / sampler functions of ``llava/train/tr
 ``llava/train/llava_trainer.py``. Those two modules import training-only dependencies (deepspeed paths, the model
 zoo, ``transformers.trainer``), so the needed functions are compiled straight from the installed files' source
 text instead of importing the modules. What 1.2.2 lacks is transcribed below from Open-LLaVA-NeXT
-(xiaoachen98/Open-LLaVA-NeXT, ``llava/train/train.py`` and ``llava/conversation.py``) and marked as such.
+(xiaoachen98/Open-LLaVA-NeXT, ``llava/train/train.py`` and ``llava/conversation.py``) and marked as such: the
+llava_llama_3 template and its preprocess_llama3, the dataset's ``__getitem__`` (anyres and ``image_size``), and
+how ``train()`` turns a ``--version`` value into the default conversation. Open-LLaVA-NeXT's other templates and
+its preprocess_v1 / _llama_2 / _mpt / _plain / preprocess_multimodal / fallback are llava-torch 1.2.2's, line for
+line, so those run from the installed package.
 """
 
 from __future__ import annotations
@@ -181,30 +185,59 @@ def preprocess_llama3(sources, tokenizer, has_image=False):
     return dict(input_ids=input_ids, labels=targets)
 
 
-TEMPLATES = {
-    "plain": conversation_lib.conv_templates["plain"],
-    "v1": conversation_lib.conv_templates["v1"],
-    "llava_llama_3": conv_llava_llama_3,
-}
+MODULE_DEFAULT = conversation_lib.default_conversation  # the conversation module's own default, as imported
+# What the training script may select: the conversation module's table, plus Open-LLaVA-NeXT's llava_llama_3.
+CONV_TEMPLATES = {**conversation_lib.conv_templates, "llava_llama_3": conv_llava_llama_3}
+# --version values train() handles before it looks in the table.
+VERSIONS = [*CONV_TEMPLATES, "v0.5"]
+
+
+# --- Transcribed from Open-LLaVA-NeXT llava/train/train.py train() (llava-torch 1.2.2 has the same branches):
+# which conversation a --version value makes the default.
+def conversation_for(version: str):
+    if version in ("v0", "v0.5"):
+        return MODULE_DEFAULT
+    if version in CONV_TEMPLATES:
+        return CONV_TEMPLATES[version]
+    return CONV_TEMPLATES["vicuna_v1"]
 
 
 @contextlib.contextmanager
-def default_conversation(name: str) -> Iterator[None]:
-    """Point the reference's module-level ``default_conversation`` at template ``name`` (what --version does)."""
+def default_conversation(version: str) -> Iterator[None]:
+    """Point the reference's module-level ``default_conversation`` where ``--version version`` points it."""
     saved = conversation_lib.default_conversation
-    conversation_lib.default_conversation = TEMPLATES[name]
+    conversation_lib.default_conversation = conversation_for(version)
     try:
         yield
     finally:
         conversation_lib.default_conversation = saved
 
 
-def preprocess(sources, tokenizer, template: str, has_image: bool):
-    """Open-LLaVA-NeXT's ``preprocess`` dispatch for the three templates llavamix supports."""
-    with default_conversation(template):
-        if template == "llava_llama_3":
+def preprocess(sources, tokenizer, version: str, has_image: bool):
+    """Open-LLaVA-NeXT's ``preprocess`` dispatch: llava-torch's, with the llama3 rule Open-LLaVA-NeXT adds."""
+    with default_conversation(version):
+        if conversation_lib.default_conversation.version == "llama3":
             return preprocess_llama3(sources, tokenizer, has_image=has_image)
         return train.preprocess(sources, tokenizer, has_image=has_image)
+
+
+def data_args(**options):
+    """The reference's DataArguments as the dataset reads them (a multimodal run, unless told otherwise)."""
+    defaults = dict(
+        image_folder=None,
+        image_processor=None,
+        image_aspect_ratio="anyres",
+        image_grid_pinpoints=None,
+        is_multimodal=True,
+        mm_use_im_start_end=False,
+    )
+    return SimpleNamespace(**{**defaults, **options})
+
+
+def multimodal(sources, version: str, args):
+    """llava-torch's ``preprocess_multimodal`` under ``--version version`` (its mmtag test reads the default)."""
+    with default_conversation(version):
+        return train.preprocess_multimodal(copy.deepcopy(sources), args)
 
 
 def clip_processor(size: int = 336):
@@ -224,36 +257,32 @@ def clip_processor(size: int = 336):
     )
 
 
-# --- Transcribed from Open-LLaVA-NeXT llava/train/train.py LazySupervisedDataset.__getitem__ (anyres branch and
-# the text-only zeros image), for one record.
-def getitem(record: dict, image_folder, tokenizer, processor, template: str, aspect: str, pinpoints) -> dict:
+# --- Transcribed from Open-LLaVA-NeXT llava/train/train.py LazySupervisedDataset.__getitem__, for one record.
+def getitem(record: dict, tokenizer, args, version: str) -> dict:
     sources = [record]
     if "image" in sources[0]:
-        image = Image.open(os.path.join(image_folder, record["image"])).convert("RGB")
-        if aspect == "pad":
+        processor = args.image_processor
+        image = Image.open(os.path.join(args.image_folder, record["image"])).convert("RGB")
+        if args.image_aspect_ratio == "pad":
             image = mm_utils.expand2square(image, tuple(int(x * 255) for x in processor.image_mean))
             image_size = image.size
             image = processor.preprocess(image, return_tensors="pt")["pixel_values"][0]
-        elif aspect == "anyres":
+        elif args.image_aspect_ratio == "anyres":
             image_size = image.size
-            image = mm_utils.process_anyres_image(image, processor, pinpoints)
+            image = mm_utils.process_anyres_image(image, processor, args.image_grid_pinpoints)
         else:
             image_size = image.size
             image = processor.preprocess(image, return_tensors="pt")["pixel_values"][0]
-        with default_conversation(template):
-            sources = train.preprocess_multimodal(
-                copy.deepcopy([e["conversations"] for e in sources]),
-                SimpleNamespace(is_multimodal=True, mm_use_im_start_end=False),
-            )
+        sources = multimodal([e["conversations"] for e in sources], version, args)
     else:
         sources = copy.deepcopy([e["conversations"] for e in sources])
-    data = preprocess(sources, tokenizer, template, has_image="image" in record)
+    data = preprocess(sources, tokenizer, version, has_image="image" in record)
     data = dict(input_ids=data["input_ids"][0], labels=data["labels"][0])
     if "image" in record:
         data["image"] = image
         data["image_size"] = image_size
-    else:
-        crop = processor.crop_size
+    elif args.is_multimodal:
+        crop = args.image_processor.crop_size
         data["image"] = torch.zeros(3, crop["height"], crop["width"])
         data["image_size"] = (crop["height"], crop["width"])
     return data

@@ -14,7 +14,8 @@ torch = pytest.importorskip("torch")
 from llavamix.foundation.errors import BadSampleError, ConfigError  # noqa: E402
 from llavamix.loader import LlavaNextDataset, PreprocessConfig  # noqa: E402
 from tests.loader import reference  # noqa: E402
-from tests.loader.conftest import write_index  # noqa: E402
+from tests.loader.conftest import IMAGES, write_index  # noqa: E402
+from tests.loader.tokenizers import IM_TOKENS, with_tokens  # noqa: E402
 
 
 def _assert_item_equal(got, expected):
@@ -31,6 +32,19 @@ def index_path(data_root, tmp_path_factory):
     return write_index(data_root / "mix.json", tmp_path_factory.mktemp("idx") / "mix.idx")
 
 
+def _assert_equal_to_reference(ds, data_root, tokenizer, args, template, leave_out=()):
+    records = json.loads((data_root / "mix.json").read_text())
+    assert len(ds) == len(records)
+    for i, record in enumerate(records):
+        if record.get("image") not in leave_out:
+            _assert_item_equal(ds[i], reference.getitem(record, tokenizer, args, template))
+
+
+# transformers 4.x's CLIP processor cannot tell the channel axis of a 1x1 image and raises: the reference crashes on
+# it with pad and square (anyres resizes it first), so there is nothing to compare with
+ONE_PIXEL = {path for path, size, _ in IMAGES if size == (1, 1)}
+
+
 @pytest.mark.parametrize("source", ["json", "index"])
 @pytest.mark.parametrize("template", ["v1", "llava_llama_3"])
 def test_items_equal_reference(source, template, data_root, index_path, legacy_tok, llama3_tok, clip):
@@ -38,11 +52,52 @@ def test_items_equal_reference(source, template, data_root, index_path, legacy_t
     config = PreprocessConfig(template=template, model_max_length=tokenizer.model_max_length)
     mix = data_root / "mix.json" if source == "json" else index_path
     ds = LlavaNextDataset(mix, data_root, tokenizer, config)
+    args = reference.data_args(image_folder=data_root, image_processor=clip, image_grid_pinpoints=config.grid_pinpoints)
+    _assert_equal_to_reference(ds, data_root, tokenizer, args, template)
+
+
+@pytest.mark.parametrize("aspect", ["pad", "square"])
+def test_items_equal_reference_for_each_aspect_ratio(aspect, data_root, legacy_tok, clip):
+    """``pad``'s image_size is the padded square's (a 2000x300 image reports (2000, 2000)), ``square``'s the
+    image's own; anyres is test_items_equal_reference."""
+    config = PreprocessConfig(image_aspect_ratio=aspect)
+    ds = LlavaNextDataset(data_root / "mix.json", data_root, legacy_tok, config)
+    args = reference.data_args(image_folder=data_root, image_processor=clip, image_aspect_ratio=aspect)
+    _assert_equal_to_reference(ds, data_root, legacy_tok, args, "v1", leave_out=ONE_PIXEL)
+
+
+@pytest.mark.parametrize(("template", "tok"), [("v1", "sp"), ("mpt", "chatml-bpe"), ("llava_v0", "sp-legacy")])
+def test_im_start_end_items_equal_reference(template, tok, data_root, family_tok, clip):
+    tokenizer = with_tokens(family_tok(tok), IM_TOKENS)
+    config = PreprocessConfig(template=template, image_aspect_ratio="square", mm_use_im_start_end=True)
+    ds = LlavaNextDataset(data_root / "mix.json", data_root, tokenizer, config)
+    args = reference.data_args(
+        image_folder=data_root, image_processor=clip, image_aspect_ratio="square", mm_use_im_start_end=True
+    )
+    _assert_equal_to_reference(ds, data_root, tokenizer, args, template, leave_out=ONE_PIXEL)
+    assert tokenizer.convert_tokens_to_ids(IM_TOKENS[0]) in ds[0]["input_ids"]
+
+
+def test_text_only_model_items_equal_reference(data_root, legacy_tok, caplog):
+    """is_multimodal=False: text-only records carry no image; an image record, which the reference (then without
+    an image processor) crashes on, is a bad sample."""
+    ds = LlavaNextDataset(data_root / "mix.json", data_root, legacy_tok, PreprocessConfig(is_multimodal=False))
+    args = reference.data_args(is_multimodal=False)
     records = json.loads((data_root / "mix.json").read_text())
-    assert len(ds) == len(records)
-    for i, record in enumerate(records):
-        expected = reference.getitem(record, data_root, tokenizer, clip, template, "anyres", config.grid_pinpoints)
-        _assert_item_equal(ds[i], expected)
+    text_only = [i for i, r in enumerate(records) if "image" not in r]
+    assert text_only and len(text_only) < len(records)
+    for i in text_only:
+        expected = reference.getitem(records[i], legacy_tok, args, "v1")
+        got = ds[i]
+        assert set(got) == set(expected) == {"input_ids", "labels"}
+        assert torch.equal(got["input_ids"], expected["input_ids"]) and torch.equal(got["labels"], expected["labels"])
+    with pytest.raises(BadSampleError, match=r"record 0 \(id 'rec-0'\) has an image, but is_multimodal=False"):
+        ds[0]
+    skipping = LlavaNextDataset(
+        data_root / "mix.json", data_root, legacy_tok, PreprocessConfig(is_multimodal=False), on_bad_sample="skip"
+    )
+    assert torch.equal(skipping[0]["input_ids"], ds[text_only[0]]["input_ids"])
+    assert skipping.skipped == text_only[0]
 
 
 def test_text_only_rows_get_a_zero_image(data_root, legacy_tok):
@@ -146,3 +201,11 @@ def test_any_json_id_trains_as_the_reference_ignores_ids(data_root, legacy_tok, 
     got = LlavaNextDataset(tmp_path / "mix.json", data_root, legacy_tok)[0]
     expected = LlavaNextDataset(data_root / "mix.json", data_root, legacy_tok)[records.index(text_only)]
     assert torch.equal(got["input_ids"], expected["input_ids"]) and torch.equal(got["labels"], expected["labels"])
+
+
+def test_text_only_model_never_opens_an_image(bad_root, legacy_tok):
+    """An image record is refused for what it is, before its image (here missing, corrupt, null) is looked at."""
+    ds = LlavaNextDataset(bad_root / "mix.json", bad_root, legacy_tok, PreprocessConfig(is_multimodal=False))
+    for i in (1, 2, 3):
+        with pytest.raises(BadSampleError, match=rf"record {i} \(id .*\) has an image, but is_multimodal=False"):
+            ds[i]

@@ -13,7 +13,7 @@ torch = pytest.importorskip("torch")
 
 from llavamix.foundation.errors import BadSampleError  # noqa: E402
 from llavamix.foundation.formats.pack import FORMATS  # noqa: E402
-from llavamix.loader import ShardDataset  # noqa: E402
+from llavamix.loader import Collator, PreprocessConfig, ShardDataset  # noqa: E402
 from llavamix.pack import PackOptions, ShardSize, pack_mix  # noqa: E402
 
 
@@ -93,3 +93,21 @@ def test_bad_packed_image_raises_or_is_skipped(tmp_path, data_root, legacy_tok, 
         list(ShardDataset(out, legacy_tok))
     skipping = ShardDataset(out, legacy_tok, on_bad_sample="skip")
     assert len(list(skipping)) == 1 and skipping.skipped == 1
+    # a text-only model refuses the record for having an image before it decodes the bad bytes
+    with pytest.raises(BadSampleError, match=r"record 0 \(id 'rec-0'\) has an image, but is_multimodal=False"):
+        list(ShardDataset(out, legacy_tok, PreprocessConfig(is_multimodal=False)))
+
+
+def test_text_only_model_streams_text_only_records(pack, data_root, legacy_tok):
+    """is_multimodal=False: image records are bad samples (skipped here), text-only ones carry no image."""
+    config = PreprocessConfig(is_multimodal=False)
+    with pytest.raises(BadSampleError, match=r"has an image, but is_multimodal=False is a text-only model"):
+        list(ShardDataset(pack, legacy_tok, config, shuffle=False))
+    ds = ShardDataset(pack, legacy_tok, config, shuffle=False, on_bad_sample="skip")
+    samples = list(ds)
+    records = json.loads((data_root / "mix.json").read_text())
+    text_only = [r for r in records if "image" not in r]
+    assert len(samples) == len(text_only) and ds.skipped == len(ds) - len(text_only)
+    assert all(set(s) == {"input_ids", "labels"} for s in samples)
+    batch = Collator.for_tokenizer(legacy_tok)(samples)
+    assert set(batch) == {"input_ids", "labels", "attention_mask"}

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import copy
 import itertools
 import json
 import random
-from types import SimpleNamespace
 
 import pytest
 
@@ -22,10 +20,7 @@ from tests.loader.tokenizers import PUNCT, WORDS
 def _reference(turns, tokenizer, template, has_image):
     sources = [[{"from": f, "value": v} for f, v in turns]]
     if has_image:
-        with reference.default_conversation(template):
-            sources = reference.train.preprocess_multimodal(
-                copy.deepcopy(sources), SimpleNamespace(is_multimodal=True, mm_use_im_start_end=False)
-            )
+        sources = reference.multimodal(sources, template, reference.data_args())
     out = reference.preprocess(sources, tokenizer, template, has_image)
     return out["input_ids"][0].tolist(), out["labels"][0].tolist()
 

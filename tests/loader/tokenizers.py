@@ -1,7 +1,14 @@
-"""Tokenizers built locally for the loader tests: a Llama-style sentencepiece model and a Llama-3-style BPE."""
+"""Tokenizers built locally for the loader tests, one per family the reference templates are trained with.
+
+A Llama-style sentencepiece model (LLaVA v1, Llama-2, Mistral; legacy or not), the same with ChatML's two special
+tokens (a Yi-like tokenizer for chatml_direct), a byte-level BPE with Llama-3's special tokens that adds
+<|begin_of_text|>, and a byte-level BPE with ChatML's special tokens that adds nothing (MPT / GPT-NeoX-like, no
+``legacy`` attribute). Everything is trained here from a generated corpus: no download.
+"""
 
 from __future__ import annotations
 
+import copy
 import io
 import random
 from pathlib import Path
@@ -12,6 +19,9 @@ WORDS = (  # noqa: SIM905 - a word list reads better as one string
     "running sitting on under near with and or not yes no please short long word sentence caption"
 ).split()
 PUNCT = [".", ",", "?", "!", ":", "\n", " 42", " 7", " é", " 中文"]
+
+CHATML_SPECIALS = ["<|im_start|>", "<|im_end|>"]
+IM_TOKENS = ["<im_start>", "<im_end>"]  # what training adds to the tokenizer for --mm_use_im_start_end
 
 LLAMA3_SPECIALS = [
     "<|begin_of_text|>",
@@ -81,18 +91,52 @@ def llama_tokenizer(model_path: Path, *, legacy: bool, max_length: int = 4096, p
     return tok
 
 
-def llama3_tokenizer(max_length: int = 4096):
-    """A byte-level BPE with Llama-3's special tokens, adding <|begin_of_text|> to every encoding."""
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
-    from transformers import PreTrainedTokenizerFast
+def with_tokens(tokenizer, tokens: list[str]):
+    """A copy of ``tokenizer`` with ``tokens`` added as special tokens, as training adds them."""
+    tok = copy.deepcopy(tokenizer)
+    tok.add_tokens(tokens, special_tokens=True)
+    return tok
+
+
+def shortened(tokenizer, max_length: int):
+    """A copy of ``tokenizer`` whose ``model_max_length`` is ``max_length``."""
+    tok = copy.deepcopy(tokenizer)
+    tok.model_max_length = max_length
+    return tok
+
+
+def _byte_bpe(specials: list[str]):
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 
     tok = Tokenizer(models.BPE())
     tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     tok.decoder = decoders.ByteLevel()
     trainer = trainers.BpeTrainer(
-        vocab_size=600, special_tokens=LLAMA3_SPECIALS, initial_alphabet=pre_tokenizers.ByteLevel.alphabet()
+        vocab_size=600, special_tokens=specials, initial_alphabet=pre_tokenizers.ByteLevel.alphabet()
     )
     tok.train_from_iterator(corpus(), trainer=trainer)
+    return tok
+
+
+def chatml_tokenizer(max_length: int = 4096):
+    """A byte-level BPE with ChatML's special tokens that adds no BOS, padding with <|endoftext|>."""
+    from transformers import PreTrainedTokenizerFast
+
+    return PreTrainedTokenizerFast(
+        tokenizer_object=_byte_bpe(["<|endoftext|>", *CHATML_SPECIALS]),
+        eos_token="<|endoftext|>",
+        pad_token="<|endoftext|>",
+        model_max_length=max_length,
+        padding_side="right",
+    )
+
+
+def llama3_tokenizer(max_length: int = 4096):
+    """A byte-level BPE with Llama-3's special tokens, adding <|begin_of_text|> to every encoding."""
+    from tokenizers import processors
+    from transformers import PreTrainedTokenizerFast
+
+    tok = _byte_bpe(LLAMA3_SPECIALS)
     bos = tok.token_to_id("<|begin_of_text|>")
     tok.post_processor = processors.TemplateProcessing(
         single="<|begin_of_text|> $A",

@@ -78,7 +78,7 @@ class LlavaNextDataset(torch.utils.data.Dataset):
         with record_errors(i):
             record = self.mix.record(i)
         image = None
-        if record.has_image:
+        if self.build.image_wanted(i, record):
             path = self._image_path(i, record)
             image = read_image(i, record, path, str(path) if path else "'image': null")
         return self.build(i, record, image)
@@ -110,4 +110,3 @@ class LlavaNextDataset(torch.utils.data.Dataset):
     def modality_lengths(self) -> list[int]:
         """Per-record word count, negative for text-only records, as the reference's ``modality_lengths``."""
         return self._all_lengths()[1]
-

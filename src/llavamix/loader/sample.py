@@ -57,7 +57,8 @@ class SampleBuilder:
     """Builds ``{"input_ids", "labels", "image", "image_size"}`` exactly as LazySupervisedDataset does.
 
     ``image`` is a float tensor ``[1+N, 3, S, S]`` (anyres) or ``[3, S, S]``; ``image_size`` is the RGB image's
-    (width, height). Text-only records get ``zeros(3, S, S)`` and ``(S, S)`` as the reference gives them.
+    (width, height), the padded square's with ``pad``. Text-only records get ``zeros(3, S, S)`` and ``(S, S)`` as
+    the reference gives them, or neither key for a text-only model (``is_multimodal=False``).
     """
 
     def __init__(self, tokenizer: Any, config: PreprocessConfig) -> None:
@@ -66,20 +67,31 @@ class SampleBuilder:
         self.config = config
         self.images = ImageProcessor(config)
 
+    def image_wanted(self, index: int, record: Record) -> bool:
+        """Whether record ``index``'s image must be read; BadSampleError for an image record when the model is
+        text-only, as the reference, which then has no image processor, crashes on it."""
+        if record.has_image and not self.config.is_multimodal:
+            raise BadSampleError(
+                f"record {index} (id {record.id!r}) has an image, but is_multimodal=False is a text-only model; "
+                "drop the record or set is_multimodal=True"
+            )
+        return record.has_image
+
     def __call__(self, index: int, record: Record, image: Image.Image | None) -> dict[str, Any]:
         """``image``: the record's picture in RGB, None for text-only; BadSampleError for untrainable turns."""
+        self.image_wanted(index, record)
         turns = [(t.role, t.value) for t in record.conversations]
         try:
             tokens = encode(turns, self.tokenizer, self.config, has_image=record.has_image)
         except ValueError as exc:
             raise BadSampleError(f"record {index} (id {record.id!r}): {exc}") from exc
-        pixels, size = self._pixels(image)
-        return {
+        sample: dict[str, Any] = {
             "input_ids": self.torch.tensor(tokens.input_ids, dtype=self.torch.long),
             "labels": self.torch.tensor(tokens.labels, dtype=self.torch.long),
-            "image": pixels,
-            "image_size": size,
         }
+        if self.config.is_multimodal:
+            sample["image"], sample["image_size"] = self._pixels(image)
+        return sample
 
     def _pixels(self, image: Image.Image | None) -> tuple[torch.Tensor, tuple[int, int]]:
         side = self.config.image_size

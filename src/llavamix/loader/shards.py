@@ -123,7 +123,7 @@ class ShardDataset(torch.utils.data.IterableDataset):
         """The training sample of one packed record."""
         record = decode(item.index, item.raw)
         image = None
-        if record.has_image:
+        if self.build.image_wanted(item.index, record):
             source = io.BytesIO(item.image) if item.image is not None else None
             image = read_image(item.index, record, source, f"{record.image} (packed)")
         return self.build(item.index, record, image)

@@ -1,10 +1,12 @@
 """Conversation -> ``input_ids`` and ``labels`` exactly as the reference preprocessing builds them.
 
-The reference masks the human side of every round by re-tokenizing each round and each instruction on its own and
-adding up their lengths; when the sum disagrees with the tokenized prompt, the whole sample is masked
-("tokenization mismatch"). That arithmetic, its tokenizer-``legacy`` offsets and its quirks are reproduced here
-call for call, so the labels are the reference's even where it is surprising. The only liberty taken is to send
-all the strings one sample needs to the tokenizer in one batch call (same ids, fewer round trips).
+Three rules, as the reference has three: the chat templates mask the human side of every round by re-tokenizing
+each round and each instruction on its own and adding up their lengths (with each template's corrections, see
+``conversation.Rounds``); when the sum disagrees with the tokenized prompt, the whole sample is masked
+("tokenization mismatch"). The "###" templates mask each human line from its tokenized length; ``plain`` masks
+the image. That arithmetic, its tokenizer-``legacy`` offsets and its quirks are reproduced call for call, so the
+labels are the reference's even where it is surprising. The only liberty taken is to send all the strings one
+sample needs to the tokenizer in one batch call (same ids, fewer round trips).
 """
 
 from __future__ import annotations
@@ -14,8 +16,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from llavamix.foundation.records import IMAGE_TOKEN
-from llavamix.loader.config import IGNORE_INDEX, IMAGE_TOKEN_INDEX, PreprocessConfig
-from llavamix.loader.conversation import Template, template
+from llavamix.loader.config import IGNORE_INDEX, IM_END, IM_START, IMAGE_TOKEN_INDEX, PreprocessConfig
+from llavamix.loader.conversation import HUMAN, Rounds, Template, template
 
 log = logging.getLogger(__name__)
 
@@ -95,9 +97,25 @@ def _mask(labels: list[int], start: int, stop: int | None = None) -> None:
         labels[k] = IGNORE_INDEX
 
 
+def multimodal_turns(turns: Turns, tpl: Template, start_end: bool) -> list[tuple[str, str]]:
+    """The turns of a record with an image, as a multimodal model's preprocessing rewrites them: each turn that
+    mentions ``<image>`` gets exactly one, at its start and followed by a newline (wrapped in ``<Image>...</Image>``
+    for an mmtag template); with ``start_end`` every image token is written ``<im_start><image><im_end>``."""
+    out = []
+    for speaker, value in image_token_to_front(turns):
+        if tpl.mmtag:
+            value = value.replace(IMAGE_TOKEN, "<Image>" + IMAGE_TOKEN + "</Image>")
+        if start_end:
+            value = value.replace(IMAGE_TOKEN, IM_START + IMAGE_TOKEN + IM_END)
+        out.append((speaker, value))
+    return out
+
+
 def _dialogue(turns: Turns, tpl: Template) -> list[tuple[str, str]]:
     """Role-mapped turns: a leading gpt turn is dropped, then human and gpt must alternate."""
-    if turns and tpl.role(turns[0][0]) != tpl.roles[0]:
+    if not turns:
+        raise ValueError("the record has no turns; the chat templates need at least one")
+    if tpl.role(turns[0][0]) != tpl.roles[0]:
         turns = turns[1:]
     out = []
     for j, (speaker, value) in enumerate(turns):
@@ -125,73 +143,83 @@ def _finish(ids: list[int], labels: list[int], cur: int, tokenizer: Any, max_len
     return Tokenized(ids, labels)
 
 
-def encode_v1(turns: Turns, tokenizer: Any, has_image: bool, max_length: int) -> Tokenized:
-    """The Vicuna-v1 format: only the assistant replies (and their ``</s>``) are learned."""
-    tpl = template("v1")
-    prompt = tpl.render(_dialogue(turns, tpl))
-    ids = _prompt_ids(prompt, tokenizer, has_image, max_length)
-    labels = list(ids)
-    sep = tpl.sep + tpl.roles[1] + ": "
-    batch, rounds = _Batch(tokenizer), []
-    for rou in prompt.split(tpl.sep2):
-        parts = rou.split(sep)
-        if rou == "" or len(parts) != 2:
-            break
-        rounds.append(rou)
-        batch.add(rou, has_image).add(parts[0] + sep, has_image)
-    lengths = [len(x) for x in batch.run()]
-    # a non-legacy sentencepiece tokenizer drops the space it would add after "</s>": one token less per round
-    shift = 0 if getattr(tokenizer, "legacy", True) else 1
-    cur = 1
-    _mask(labels, 0, cur)
-    for i in range(len(rounds)):
-        round_len, instruction_len = lengths[2 * i], lengths[2 * i + 1] - 2
-        if i:
-            round_len, instruction_len = round_len - shift, instruction_len - shift
-        _mask(labels, cur, cur + instruction_len)
-        cur += round_len
-    return _finish(ids, labels, cur, tokenizer, max_length)
-
-
-def _llama3_rounds(prompt: str, sep: str) -> list[str]:
-    """System + first exchange as round 0, then one round per further human/gpt pair."""
-    pieces = prompt.split(sep)
-    rounds = [sep.join(pieces[:3])]
-    rounds.extend(sep.join(pieces[k : k + 2]) for k in range(3, len(pieces), 2))
+def _split_rounds(prompt: str, tpl: Template, rule: Rounds) -> list[str]:
+    """The prompt's rounds: each ending with ``sep2``, or system + first exchange then human/gpt pairs."""
+    if rule.split == "sep2":
+        return prompt.split(tpl.sep2)
+    pieces = prompt.split(tpl.sep)
+    rounds = [tpl.sep.join(pieces[:3])]
+    rounds.extend(tpl.sep.join(pieces[k : k + 2]) for k in range(3, len(pieces), 2))
     return rounds
 
 
-def encode_llama3(turns: Turns, tokenizer: Any, has_image: bool, max_length: int) -> Tokenized:
-    """Open-LLaVA-NeXT's Llama-3 format: assistant replies and their ``<|eot_id|>`` are learned."""
-    tpl = template("llava_llama_3")
+def _round_lengths(prompt: str, tpl: Template, rule: Rounds, tokenizer: Any, has_image: bool) -> list[int]:
+    """Token counts of each round and of its instruction, alternating, up to the first round without an answer."""
+    answer = rule.answer.format(sep=tpl.sep, assistant=tpl.roles[1])
+    batch = _Batch(tokenizer)
+    for rou in _split_rounds(prompt, tpl, rule):
+        parts = rou.split(answer)
+        if rou == "" or len(parts) != 2:
+            break
+        batch.add(rou, has_image).add(parts[0] + answer, has_image)
+    return [len(x) for x in batch.run()]
+
+
+def encode_rounds(turns: Turns, tokenizer: Any, tpl: Template, has_image: bool, max_length: int) -> Tokenized:
+    """The chat formats (v1, llama_2, mpt, llama3 rules): only the assistant replies and their end separators
+    are learned, measured round by round with the template's ``Rounds`` arithmetic."""
+    rule = tpl.rounds
+    if rule is None:
+        raise ValueError(f"template {tpl.name!r} has no rounds rule")
     prompt = tpl.render(_dialogue(turns, tpl))
     ids = _prompt_ids(prompt, tokenizer, has_image, max_length)
     labels = list(ids)
-    sep = tpl.sep + tpl.roles[1]
-    batch, count = _Batch(tokenizer), 0
-    for rou in _llama3_rounds(prompt, tpl.sep):
-        parts = rou.split(sep)
-        if rou == "" or len(parts) != 2:
-            break
-        count += 1
-        batch.add(rou, has_image).add(parts[0] + sep, has_image)
-    lengths = [len(x) for x in batch.run()]
-    cur = 0
-    for i in range(count):
-        # +1 for the <|eot_id|> the split removed; later rounds lose the BOS their own tokenization added
-        round_len, instruction_len = lengths[2 * i] + 1, lengths[2 * i + 1]
+    lengths = _round_lengths(prompt, tpl, rule, tokenizer, has_image)
+    later = rule.later_rounds(tokenizer)
+    cur = rule.start
+    _mask(labels, 0, cur)
+    for i in range(0, len(lengths), 2):
+        round_len, instruction_len = lengths[i] + rule.round_extra, lengths[i + 1] + rule.instruction_extra
         if i:
-            round_len, instruction_len = round_len - 1, instruction_len - 1
+            round_len, instruction_len = round_len + later, instruction_len + later
         _mask(labels, cur, cur + instruction_len)
         cur += round_len
     return _finish(ids, labels, cur, tokenizer, max_length)
 
 
-def encode_plain(turns: Turns, tokenizer: Any) -> Tokenized:
+def _signal_lengths(pieces: list[str], tokenizer: Any, has_image: bool) -> list[int]:
+    """Each piece's token count as the reference takes it; text-only, the padding id is not counted even where
+    the text itself holds it. (The reference also truncates each piece to the model's length, which never changes
+    a label: a piece that long already ends past the end of the truncated prompt.)"""
+    batch = _Batch(tokenizer)
+    for piece in pieces:
+        batch.add(piece, has_image)
+    if has_image:
+        return [len(x) for x in batch.run()]
+    pad = tokenizer.pad_token_id
+    return [sum(1 for t in x if t != pad) for x in batch.run()]
+
+
+def encode_signals(turns: Turns, tokenizer: Any, tpl: Template, has_image: bool, max_length: int) -> Tokenized:
+    """The "###" format: the system header is masked, and each human line but its first two tokens."""
+    header, lines = tpl.signals(list(turns))
+    ids = _prompt_ids(header + "".join(lines) + "### ", tokenizer, has_image, max_length)
+    labels = list(ids)
+    lengths = _signal_lengths([header, *lines], tokenizer, has_image)
+    cur = lengths[0]
+    _mask(labels, 0, cur)
+    for length, (speaker, _) in zip(lengths[1:], turns, strict=True):
+        if speaker == HUMAN:  # the exact 'human', though any case of it names the role
+            _mask(labels, cur + 2, cur + length)
+        cur += length
+    return Tokenized(ids, labels)
+
+
+def encode_plain(turns: Turns, tokenizer: Any, tpl: Template) -> Tokenized:
     """Pretraining format: ``<image>`` + caption + newline; the image part is masked."""
     if len(turns) != 2 or IMAGE_TOKEN not in turns[0][1]:
         raise ValueError("the plain template needs exactly two turns, the first one holding <image>")
-    batch = _Batch(tokenizer).add(IMAGE_TOKEN + turns[1][1] + template("plain").sep, True).add(IMAGE_TOKEN, True)
+    batch = _Batch(tokenizer).add(IMAGE_TOKEN + turns[1][1] + tpl.sep, True).add(IMAGE_TOKEN, True)
     ids, head = batch.run()
     labels = list(ids)
     _mask(labels, 0, len(head))
@@ -201,14 +229,16 @@ def encode_plain(turns: Turns, tokenizer: Any) -> Tokenized:
 def encode(turns: Turns, tokenizer: Any, config: PreprocessConfig, has_image: bool) -> Tokenized:
     """A record's conversation as training ids and labels, per ``config.template``.
 
-    ``turns`` are the record's ``(from, value)`` pairs; with ``has_image`` the ``<image>`` token is first moved to
-    the front of its turn. Raises ValueError for conversations the reference cannot train on (a ``from`` other
-    than human/gpt, turns that do not alternate, a plain-template record that is not one image + one caption).
+    ``turns`` are the record's ``(from, value)`` pairs. With ``has_image`` on a multimodal config they are first
+    rewritten as :func:`multimodal_turns` says. Raises ValueError for conversations the reference cannot train on
+    (a ``from`` other than human/gpt or turns that do not alternate in a chat template, an empty first turn in a
+    llama_2 one, a plain-template record that is not one image + one caption).
     """
-    if has_image:
-        turns = image_token_to_front(turns)
-    if config.template == "plain":
-        return encode_plain(turns, tokenizer)
-    if config.template == "llava_llama_3":
-        return encode_llama3(turns, tokenizer, has_image, config.model_max_length)
-    return encode_v1(turns, tokenizer, has_image, config.model_max_length)
+    tpl = template(config.template)
+    if has_image and config.is_multimodal:
+        turns = multimodal_turns(turns, tpl, config.mm_use_im_start_end)
+    if tpl.style == "plain":
+        return encode_plain(turns, tokenizer, tpl)
+    if tpl.style == "signals":
+        return encode_signals(turns, tokenizer, tpl, has_image, config.model_max_length)
+    return encode_rounds(turns, tokenizer, tpl, has_image, config.model_max_length)
