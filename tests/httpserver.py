@@ -1,8 +1,10 @@
 """A loopback HTTP server for tests and benchmarks: files from a dict or a folder, Range, ETag, redirects, faults.
 
 Bind is 127.0.0.1 only. Every request is recorded (method, path, headers, status, the body bytes sent in its
-answer), with the body bytes served per path and the most requests in flight at once, so tests can assert "resumed
-with Range" or "nothing downloaded again".
+answer), with the body bytes served per path, the most requests in flight at once and the most connections open at
+once, so tests can assert "resumed with Range", "nothing downloaded again" or "never more than two at once".
+``rate`` throttles every connection to that many bytes a second, as the real servers do (so several connections
+get more than one).
 Faults cover what real servers do wrong (drops, trickles, wrong or extra bytes, endless or gzip-encoded bodies) and
 hold a body midway until the test lets it go; ``change`` publishes a new version of a file, and ``gather`` holds
 answers until requests overlap, so a test of parallelism does not depend on timing.
@@ -37,6 +39,7 @@ RANGE = re.compile(r"bytes=(\d*)-(\d*)")
 TAIL = 64 * 1024  # bytes of a zero-copy answer sent after it stops counting as in flight
 INVERT = bytes(255 - i for i in range(256))  # flips every bit: same length, wrong bytes
 HOLD_LIMIT = 300.0  # seconds a held answer waits for ``Fault.resume`` at most, should a test forget to set it
+PACE_STEP = 16 * 1024  # bytes a throttled connection sends at a time, at least (a hundredth of its rate at most)
 
 
 @dataclass
@@ -98,7 +101,12 @@ class LoopbackServer:
         self.bytes_served: Counter[str] = Counter()
         self.max_active: Counter[str] = Counter()  # per path
         self.max_active_all = 0
+        self.connections = 0  # TCP connections open now (idle kept-alive ones too)
+        self.max_connections = 0
         self.latency = 0.0  # seconds every answer waits before it starts, as a distant server would
+        self.rate: float | None = None  # bytes a second each connection may send (None: as fast as it can)
+        self.flowing = threading.Event()  # cleared by ``pause``: every answer waits between its chunks
+        self.flowing.set()
         self.meet: tuple[int, float] | None = None  # see ``gather``
         self._active: Counter[str] = Counter()
         self._lock = threading.Lock()
@@ -124,13 +132,22 @@ class LoopbackServer:
         self.entries[path] = replace(old, data=data, etag=etag, modified=email.utils.format_datetime(later, True))
 
     def gather(self, n: int, timeout: float) -> None:
-        """Hold every GET until ``n`` requests are in flight at once (or ``timeout`` seconds pass): a client that
-        may run ``n`` in parallel is then seen doing so (``max_active_all``), however loaded the machine is."""
+        """Hold the body of every answer until ``n`` requests are in flight at once (or ``timeout`` seconds pass):
+        a client that may run ``n`` in parallel is then seen doing so (``max_active_all``), however loaded the
+        machine is. Headers go out first, since a segmented download asks for more only once it has seen them."""
         self.meet = (n, timeout)
 
     def redirect(self, path: str, location: str, *, headers: Mapping[str, str] | None = None, status: int = 302) -> str:
         self.entries[path] = Entry(redirect=location, headers=dict(headers or {}), status=status)
         return self.url(path)
+
+    def pause(self) -> None:
+        """Hold every answer before its next chunk (headers and the bytes already out stay) until ``go_on``: a
+        client then has everything the server counts as sent, whatever the machine's load."""
+        self.flowing.clear()
+
+    def go_on(self) -> None:
+        self.flowing.set()
 
     def fault(self, path: str, *faults: Fault) -> None:
         self.faults.setdefault(path, []).extend(faults)
@@ -209,13 +226,20 @@ class LoopbackServer:
             self.max_active_all = max(self.max_active_all, sum(self._active.values()))
             self._changed.notify_all()
 
+    def connected(self, delta: int) -> None:
+        with self._lock:
+            self.connections += delta
+            self.max_connections = max(self.max_connections, self.connections)
+
     def wait_for_company(self) -> None:
-        """Block until ``gather``'s count of requests is in flight (or its timeout passed)."""
+        """Block until ``gather``'s count of requests is in flight (or its timeout passed); once they met, nobody
+        waits any more (the last answers of a download have nobody left to meet)."""
         if self.meet is None:
             return
         n, timeout = self.meet
         with self._changed:
-            self._changed.wait_for(lambda: sum(self._active.values()) >= n, timeout)
+            if self._changed.wait_for(lambda: sum(self._active.values()) >= n, timeout):
+                self.meet = None
 
 
 class _QuietServer(ThreadingHTTPServer):
@@ -234,6 +258,30 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: object) -> None:  # keep test output quiet
         pass
+
+    def setup(self) -> None:
+        super().setup()
+        self.next_send = 0.0  # when this connection may send its next bytes, under the server's rate
+        self.owner.connected(+1)
+
+    def finish(self) -> None:
+        self.owner.connected(-1)  # before the socket closes: a client that sees it closed sees it counted out
+        super().finish()
+
+    def pace(self, n: int) -> None:
+        """Wait until ``n`` more bytes fit this connection's rate (no credit for time spent idle)."""
+        rate = self.owner.rate
+        if not rate:
+            return
+        now = time.monotonic()
+        start = max(self.next_send, now)
+        if start > now:
+            time.sleep(start - now)
+        self.next_send = start + n / rate
+
+    def step(self) -> int:
+        rate = self.owner.rate
+        return max(PACE_STEP, int(rate / 100)) if rate else 1 << 20
 
     @property
     def owner(self) -> LoopbackServer:
@@ -269,8 +317,6 @@ class _Handler(BaseHTTPRequestHandler):
     def respond(self, path: str, seen: Seen, head: bool) -> None:
         if self.owner.latency:
             time.sleep(self.owner.latency)
-        if not head:
-            self.owner.wait_for_company()
         entry = self.owner.lookup(path)
         fault = Fault() if head else self.owner.next_fault(path)
         if fault.status is not None:
@@ -343,19 +389,16 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
 
     def body(self, seen: Seen, entry: Entry, first: int, last: int, fault: Fault) -> None:
+        self.owner.wait_for_company()
         count = last - first + 1
         if fault.drop_after is not None:
             count = min(count, fault.drop_after)
         last_out = count == last - first + 1 and not fault.extra  # the answer ends with these bytes
         leave = functools.partial(self.leave, seen.path) if last_out else _nothing
         if entry.file is not None and not (fault.trickle or fault.corrupt or fault.hold_after is not None):
-            tail = min(count, TAIL)  # zero-copy, so the server costs little in benchmarks
-            sent = self.sendfile(entry.file, first, count - tail)
-            leave()
-            sent += self.sendfile(entry.file, first + sent, tail)
-            self.owner.served(seen, sent)
+            sent = self.send_file(seen, entry.file, first, count, leave)
         else:
-            step = fault.trickle_chunk if fault.trickle else 1 << 20
+            step = fault.trickle_chunk if fault.trickle else self.step()
             sent = self.write(seen, _before_last(_slices(entry, first, count, step), leave), fault)
         if fault.extra:
             self.write(seen, _filler(fault.extra), fault)
@@ -371,10 +414,28 @@ class _Handler(BaseHTTPRequestHandler):
                 fault.resume.wait(HOLD_LIMIT)
             if fault.trickle:
                 time.sleep(fault.trickle)
+            self.owner.flowing.wait(HOLD_LIMIT)
+            self.pace(len(chunk))
             self.wfile.write(chunk.translate(INVERT) if fault.corrupt else chunk)
             self.owner.served(seen, len(chunk))
             sent += len(chunk)
         return sent
+
+    def send_file(self, seen: Seen, file: Path, first: int, count: int, leave: Callable[[], None]) -> int:
+        """Zero-copy, so the server costs little in benchmarks; step by step under a rate."""
+        step = self.step() if self.owner.rate else max(count - TAIL, 0)
+        sent = 0
+        while True:
+            n = min(step, count - sent) if count - sent > TAIL else count - sent
+            if n == count - sent:
+                leave()
+            self.owner.flowing.wait(HOLD_LIMIT)
+            self.pace(n)
+            got = self.sendfile(file, first + sent, n)
+            sent += got
+            self.owner.served(seen, got)
+            if got < n or sent >= count:
+                return sent
 
     def sendfile(self, file: Path, first: int, count: int) -> int:
         sent = 0
@@ -427,9 +488,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--root", type=Path, required=True, help="folder to serve")
     parser.add_argument("--latency", type=float, default=0.0, help="seconds each answer waits before it starts")
+    parser.add_argument("--rate", type=float, default=None, help="bytes a second each connection may send")
     args = parser.parse_args()
     server = LoopbackServer(root=args.root)
-    server.latency = args.latency
+    server.latency, server.rate = args.latency, args.rate
     print(server.base, flush=True)
     with contextlib.suppress(KeyboardInterrupt):
         server.httpd.serve_forever()

@@ -1,9 +1,13 @@
 """The composition root of acquisition: fetch -> extract -> fix-ups -> quick verify, and the status of a data root.
 
-Each source runs as one resumable task of the one task loop: its recipe (``llavamix.recipes``, picked by the
-source's kind) fetches it, then lays it out. Downloads and extractions of different sources overlap, a failed
-source never stops the others, a rerun skips what finished, and a source starts only once the sources it
-``needs`` are laid out (a source whose need failed is not run). Both entry points that write (``prepare``,
+Each source runs as one resumable task of the one task loop, in two phases through its recipe
+(``llavamix.recipes``, picked by the source's kind): its download, then its lay-out. The phases take turns of their
+own: at most ``jobs`` downloads and ``extract_jobs`` extractions run at once, so a source is laid out as soon as
+its archive is complete while other downloads go on, and a source whose archive is already there never waits for
+a download's turn. Every source has its own worker (the turns, not the workers, bound the work), a failed source
+never stops the others, a rerun skips what finished, and a source starts only once the sources it ``needs`` are
+laid out (a source whose need failed is not run). Space is checked against what the downloads and extractions
+running beside one another will still write (``extract.Claims``). Both entry points that write (``prepare``,
 ``fetch_missing``) hold the lock of the data root and of the downloads folder while they run.
 """
 
@@ -12,7 +16,10 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-from collections.abc import Iterator, Sequence
+import threading
+import time
+from collections import deque
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
@@ -20,24 +27,28 @@ from typing import Any, Literal
 from llavamix import extract, fetch, mix, recipes, verify
 from llavamix.catalog import Catalog, Source, resolve_names
 from llavamix.foundation import lock
-from llavamix.foundation.io import PART_SUFFIX, ensure_writable
+from llavamix.foundation.errors import DiskSpaceError
+from llavamix.foundation.io import PART_SUFFIX, ensure_writable, existing_parent, free_bytes, human_bytes
 from llavamix.foundation.layout import MIX_JSON, Layout
-from llavamix.foundation.tasks import NULL_PROGRESS, Outcome, Progress, run_tasks
+from llavamix.foundation.tasks import CANCEL, NULL_PROGRESS, Outcome, Progress, run_tasks
 
 log = logging.getLogger(__name__)
 
 State = Literal["present", "partial", "missing"]
+Phase = Literal["download", "extract"]
+TOTAL = "all downloads"  # the progress key of the bar over every download of a run
 
 
 @dataclass(frozen=True)
 class PrepareOptions:
-    jobs: int = 4
+    jobs: int = 4  # downloads at once (an extraction does not take one of these turns)
     downloads: Path | None = None
     keep_archives: bool = False
     deep: bool = False
     verify: bool = True
     fetch: fetch.FetchOptions = field(default_factory=fetch.FetchOptions)
     progress: Progress = NULL_PROGRESS
+    extract_jobs: int = 2  # extractions at once (never waiting for a download's turn)
 
 
 @dataclass(frozen=True)
@@ -46,6 +57,8 @@ class SourceResult:
     status: Literal["done", "skipped", "failed"]
     failure: BaseException | None = None  # what a failed source raised (a FetchError, a NotRun...)
     extracted: extract.Extracted | None = None
+    fetched: fetch.Fetched | None = None  # its download as this run found or brought it
+    seconds: Mapping[Phase, float] = field(default_factory=dict)  # time each phase took this run (ran ones only)
 
 
 @dataclass
@@ -56,6 +69,7 @@ class PrepareReport:
     verify: verify.VerifyReport | None = None
     add_path: mix.AddPath | None = None  # the pretraining JSON with full image paths, when the 558K JSON is there
     crawls: dict[str, fetch.CrawlReport] = field(default_factory=dict)  # crawled sources of this run, by name
+    seconds: float = 0.0  # wall time of the downloads and lay-outs, overlapped as they ran
 
     @property
     def failed(self) -> list[SourceResult]:
@@ -69,6 +83,10 @@ class PrepareReport:
     @property
     def ok(self) -> bool:
         return not self.failed and (self.verify is None or not self.verify.error_count)
+
+    def phase_seconds(self, phase: Phase) -> float:
+        """The time the sources spent in ``phase``, added up (more than ``seconds`` where they overlapped)."""
+        return sum(s.seconds.get(phase, 0.0) for s in self.sources)
 
 
 def prepare(
@@ -87,15 +105,26 @@ def prepare(
 
 def _prepare(catalog: Catalog, sources: list[Source], layout: Layout, options: PrepareOptions) -> PrepareReport:
     root = layout.root
+    for src in sources:
+        fetch.check_url(src)  # a malformed URL stops the run before any source starts
     acquire = _Acquire(catalog, layout, options)
-    report = run_tasks(
-        sources, acquire, key=lambda s: s.name, jobs=options.jobs, is_done=acquire.is_done, needs=lambda s: s.needs
-    )
-    results = [_source_result(o, sources, layout) for o in report.outcomes]
+    began = time.monotonic()
+    with acquire.shown.expecting(acquire.downloads_of(sources)):
+        # a worker per source: the turns of each phase, not the workers, bound the work (see ``_Acquire``)
+        report = run_tasks(
+            sources,
+            acquire,
+            key=lambda s: s.name,
+            jobs=len(sources),
+            is_done=acquire.is_done,
+            needs=lambda s: s.needs,
+        )
+    seconds = time.monotonic() - began
+    results = [acquire.result(o, sources) for o in report.outcomes]
     aliases = fix_layout(root, catalog.spellings)
     add_path = mix.write_add_path(root)
     checked = _quick_verify(root, options) if options.verify else None
-    return PrepareReport(root, results, aliases, checked, add_path, acquire.crawls)
+    return PrepareReport(root, results, aliases, checked, add_path, acquire.crawls, seconds)
 
 
 @contextlib.contextmanager
@@ -114,27 +143,240 @@ def writing(layout: Layout) -> Iterator[None]:
 
 
 class _Acquire:
-    """One source's task: its recipe fetches it, then lays it out; crawl reports are kept for the summary."""
+    """One source's task: its download (in a download's turn, unless there is nothing to transfer), then its
+    lay-out (in an extraction's turn); what each phase took and the crawl reports are kept for the summary.
+
+    The turns are separate so that neither phase waits on the other's work: a slow download never holds up the
+    extraction of an archive that is complete, and an extraction never holds up the next download.
+    """
 
     def __init__(self, catalog: Catalog, layout: Layout, options: PrepareOptions) -> None:
-        fetch_options = replace(options.fetch, progress=options.progress)
+        self.claims = extract.Claims()
+        self.shown = Shown(options.progress, self.claims)
+        fetch_options = replace(options.fetch, progress=self.shown.phase("download"))
         self.ctx = recipes.Context(
             catalog,
             layout,
             fetch_options,
-            extract.ExtractOptions(keep_archive=options.keep_archives, progress=options.progress),
+            extract.ExtractOptions(
+                keep_archive=options.keep_archives, progress=self.shown.phase("extract"), claims=self.claims
+            ),
             fetch.HostLimiter(catalog.hosts, fetch_options.host_connections),
         )
+        self.turns: dict[Phase, Turns] = {"download": Turns(options.jobs), "extract": Turns(options.extract_jobs)}
         self.crawls: dict[str, fetch.CrawlReport] = {}
+        self.fetched: dict[str, fetch.Fetched] = {}
+        self.seconds: dict[str, dict[Phase, float]] = {}
 
     def is_done(self, src: Source) -> bool:
         return recipes.is_done(src, self.ctx)
 
+    def downloads_of(self, sources: Sequence[Source]) -> dict[str, int | None]:
+        """The sources this run will download, with their sizes where the catalog gives them."""
+        todo = (s for s in sources if not self.is_done(s) and not recipes.is_fetched(s, self.ctx))
+        return {s.name: s.size for s in todo}
+
     def __call__(self, src: Source) -> extract.Extracted:
-        fetched = recipes.run_fetch(src, self.ctx)
+        fetched = self.fetch(src)
+        try:
+            if src.archive != "none" and not self.ctx.extract_options.keep_archive:
+                self.claims.frees(src.name, fetched.path)  # deleted once laid out: downloads may wait for it
+            with self.phase(src.name, "extract"):
+                return recipes.run_lay_out(src, fetched.path, self.ctx)
+        finally:
+            self.claims.release(src.name)
+
+    def fetch(self, src: Source) -> fetch.Fetched:
+        if recipes.is_fetched(src, self.ctx):
+            fetched = recipes.run_fetch(src, self.ctx)  # nothing to transfer: no download's turn to wait for
+        else:
+            with self.phase(src.name, "download"):
+                self.claim_download(src)
+                fetched = recipes.run_fetch(src, self.ctx)
+        self.fetched[src.name] = fetched
         if fetched.crawl is not None:
             self.crawls[src.name] = fetched.crawl
-        return recipes.run_lay_out(src, fetched.path, self.ctx)
+        return fetched
+
+    @contextlib.contextmanager
+    def phase(self, name: str, phase: Phase) -> Iterator[None]:
+        """Run the block in one of ``phase``'s turns, timed; its space claims end with it."""
+        with self.turns[phase].hold():
+            began = time.monotonic()
+            try:
+                yield
+            finally:
+                self.claims.release(name)
+                self.seconds.setdefault(name, {})[phase] = time.monotonic() - began
+
+    def claim_download(self, src: Source) -> None:
+        """Claim the bytes ``src``'s download has yet to receive, once they fit beside what the downloads and
+        extractions running with it will still write, with room for its extraction too where that lands on the
+        same filesystem (about the archive's size: image archives hardly compress); DiskSpaceError when they
+        do not fit even once nothing else runs."""
+        layout = self.ctx.layout
+        dest = layout.download_path(src.name, src.file_name)
+        left = _left_to_download(src, dest)
+        if not left:
+            return
+        later = (src.size or 0) if _extracts_beside(src, dest, layout.target(src.into)) else 0
+        owed = self.claims.claim(src.name, dest, left, also=later, download=True)
+        free = free_bytes(dest.parent)
+        if left + later > free - owed:
+            raise DiskSpaceError(_no_room(dest, left, later, free, owed))
+
+    def result(self, outcome: Outcome[extract.Extracted], sources: list[Source]) -> SourceResult:
+        name = outcome.key
+        if outcome.status == "skipped":
+            src = next(s for s in sources if s.name == name)
+            return SourceResult(name, "skipped", extracted=extract.read_extracted(src, self.ctx.layout))
+        fetched, seconds = self.fetched.get(name), self.seconds.get(name, {})
+        return SourceResult(name, outcome.status, outcome.failure, outcome.value, fetched, seconds)
+
+
+def _left_to_download(src: Source, dest: Path) -> int:
+    """Bytes the download of ``src`` to ``dest`` has yet to receive (0 when unknown, or when a file is there to
+    adopt). A part filled over several connections has holes: only its allocated blocks count as received."""
+    if src.size is None or dest.exists():
+        return 0
+    try:
+        st = dest.with_name(dest.name + PART_SUFFIX).stat()
+    except OSError:
+        return src.size
+    return max(0, src.size - min(st.st_size, st.st_blocks * 512))
+
+
+def _extracts_beside(src: Source, download: Path, target: Path) -> bool:
+    """The source's extraction writes its data on the filesystem of its download (a plain file is moved)."""
+    if src.archive == "none":
+        return False
+    return existing_parent(download).stat().st_dev == existing_parent(target).stat().st_dev
+
+
+def _no_room(dest: Path, left: int, later: int, free: int, owed: int) -> str:
+    extracted = f", and extracting it about {human_bytes(later)} more there" if later else ""
+    beside = f", of which the downloads and extractions running beside it will still write {human_bytes(owed)}"
+    return (
+        f"{dest} needs {human_bytes(left)} more{extracted}, but its filesystem has {human_bytes(free)} free"
+        f"{beside if owed else ''}: free some space, or pass --downloads with a folder on another disk, then "
+        "rerun (what finished is kept, and a partial download resumes)"
+    )
+
+
+class Turns:
+    """At most ``n`` holders at once, served in the order they asked; a stop request (``CANCEL``) ends a wait."""
+
+    def __init__(self, n: int) -> None:
+        self.free = max(1, n)
+        self.queue: deque[object] = deque()
+        self.changed = threading.Condition()
+
+    @contextlib.contextmanager
+    def hold(self) -> Iterator[None]:
+        me = object()
+        with CANCEL.on_cancel(self._wake), self.changed:
+            self.queue.append(me)
+            try:
+                while self.queue[0] is not me or not self.free:
+                    CANCEL.check()  # before each wait: a stop requested before it would wake nobody
+                    self.changed.wait()
+            finally:
+                self.queue.remove(me)
+                self.changed.notify_all()  # the next in line may be first now
+            self.free -= 1
+        try:
+            yield
+        finally:
+            with self.changed:
+                self.free += 1
+                self.changed.notify_all()
+
+    def _wake(self) -> None:
+        with self.changed:
+            self.changed.notify_all()
+
+
+class Shown:
+    """A run's progress as the CLI draws it: each phase's bars named after it (``download coco``, ``extract
+    coco``), a total over the run's downloads (``TOTAL``), and the bytes each source writes counted against the
+    space it claimed (``claims``)."""
+
+    def __init__(self, bars: Progress, claims: extract.Claims | None = None) -> None:
+        self.bars, self.claims = bars, claims
+        self.lock = threading.Lock()
+        self.total = self.done = 0
+        self.counted: dict[str, int] = {}  # bytes of each download counted in ``done``
+        self.sized: set[str] = set()  # downloads whose size is in ``total``
+        self.drawn = False
+
+    def phase(self, name: Phase) -> Progress:
+        return _PhaseProgress(self, name)
+
+    @contextlib.contextmanager
+    def expecting(self, sizes: Mapping[str, int | None]) -> Iterator[None]:
+        """Draw the total for the block: the downloads to come, at their catalog sizes where known (the others
+        join it as they start)."""
+        with self.lock:
+            for name, size in sizes.items():
+                if size:
+                    self.total += size
+                    self.sized.add(name)
+            self.drawn = bool(sizes)
+            self._draw()
+        try:
+            yield
+        finally:
+            if self.drawn:
+                self.bars.finish(TOTAL)
+
+    def download_started(self, key: str, total: int | None, completed: int) -> None:
+        with self.lock:
+            if total and key not in self.sized:
+                self.total += total
+                self.sized.add(key)
+            self.done += completed - self.counted.get(key, 0)  # a download that starts over loses what it had
+            self.counted[key] = completed
+            self._draw()
+
+    def downloaded(self, key: str, n: int) -> None:
+        with self.lock:
+            self.done += n
+            self.counted[key] = self.counted.get(key, 0) + n
+        if self.drawn:
+            self.bars.advance(TOTAL, n)
+
+    def wrote(self, key: str, n: int) -> None:
+        if self.claims is not None:
+            self.claims.wrote(key, n)
+
+    def _draw(self) -> None:
+        if self.drawn:
+            self.bars.start(TOTAL, self.total, "B", completed=self.done)
+
+
+class _PhaseProgress(Progress):
+    """One phase's progress, passed on to the run's bars under the phase's name."""
+
+    def __init__(self, run: Shown, phase: Phase) -> None:
+        self.run, self.phase = run, phase
+        self.units: dict[str, str] = {}
+
+    def start(self, key: str, total: int | None, unit: str = "B", *, completed: int = 0) -> None:
+        self.units[key] = unit
+        self.run.bars.start(f"{self.phase} {key}", total, unit, completed=completed)
+        if unit == "B" and self.phase == "download":
+            self.run.download_started(key, total, completed)
+
+    def advance(self, key: str, n: int) -> None:
+        self.run.bars.advance(f"{self.phase} {key}", n)
+        if self.units.get(key) != "B":
+            return
+        self.run.wrote(key, n)
+        if self.phase == "download":
+            self.run.downloaded(key, n)
+
+    def finish(self, key: str) -> None:
+        self.run.bars.finish(f"{self.phase} {key}")
 
 
 def fetch_missing(
@@ -147,6 +389,10 @@ def fetch_missing(
     cost time and disk.
     """
     sources = resolve_names(catalog, list(names))
+    for src in sources:
+        fetch.check_url(src)
+    shown = Shown(options.progress)
+    options = replace(options, progress=shown.phase("download"))
     ctx = recipes.Context(catalog, layout, options)
 
     def fetch_one(src: Source, limiter: fetch.HostLimiter) -> fetch.Fetched:
@@ -155,14 +401,9 @@ def fetch_missing(
     with writing(layout):
         skipped = [s.name for s in sources if recipes.is_done(s, ctx)]
         todo = [s for s in sources if s.name not in skipped]
-        return fetch.fetch_sources(todo, layout, options, catalog.hosts, fetch_one=fetch_one), skipped
-
-
-def _source_result(outcome: Outcome[extract.Extracted], sources: list[Source], layout: Layout) -> SourceResult:
-    if outcome.status == "skipped":
-        src = next(s for s in sources if s.name == outcome.key)
-        return SourceResult(outcome.key, "skipped", extracted=extract.read_extracted(src, layout))
-    return SourceResult(outcome.key, outcome.status, outcome.failure, outcome.value)
+        with shown.expecting({s.name: s.size for s in todo if not recipes.is_fetched(s, ctx)}):
+            report = fetch.fetch_sources(todo, layout, options, catalog.hosts, fetch_one=fetch_one)
+        return report, skipped
 
 
 def fix_layout(root: Path, spellings: Sequence[tuple[str, str]] = ()) -> list[mix.Alias]:

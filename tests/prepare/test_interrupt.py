@@ -58,7 +58,9 @@ def test_stop_keeps_partial_work_and_rerun_resumes(
     gate = Gate(sample_server)
     root = tmp_path / "data"
     part = part_of(root / ".llavamix" / "downloads")
-    run = background("prepare", "--catalog", catalog, "--root", root, "--jobs", "4")
+    # one connection: the part is one contiguous start, its size what was kept (tests/fetch/test_spread.py stops
+    # downloads spread over several)
+    run = background("prepare", "--catalog", catalog, "--root", root, "--jobs", "4", "--connections", "1")
     wait_until(lambda: has_bytes(part), run, "the held download started")
     os.kill(run.pid, signum)
     try:
@@ -78,7 +80,7 @@ def test_stop_keeps_partial_work_and_rerun_resumes(
 
     gate.release()
     asked = len(sample_server.gets(BIG))
-    rerun = run_cli("prepare", "--catalog", catalog, "--root", root)
+    rerun = run_cli("prepare", "--catalog", catalog, "--root", root, "--connections", "1")
     assert rerun.returncode == 0, rerun.stderr
     assert sample_server.ranges(BIG)[-1] == f"bytes={kept}-", "the rerun resumed where the stop left off"
     # counted per answer, not per path: the stopped run's answer wakes from the gate's pause and writes one more

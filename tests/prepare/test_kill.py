@@ -78,13 +78,15 @@ def test_kill_mid_download_then_rerun_resumes(tmp_path: Path, sample_server: Loo
     sample_server.fault("/bulk.zip", held)
     root = tmp_path / "data"
     part = root / ".llavamix" / "downloads" / "bulk" / "bulk.zip.part"
-    proc = spawn(catalog, root, "bulk", "coco")
+    # one connection: the part is one contiguous start, its size what was kept (tests/fetch/test_spread_kill.py
+    # kills downloads spread over several)
+    proc = spawn(catalog, root, "bulk", "coco", "--connections", "1")
     assert kill_when(proc, lambda: part.exists() and part.stat().st_size > 1 << 20)
     held.resume.set()
     kept = part.stat().st_size
     asked = len(sample_server.gets("/bulk.zip"))
 
-    run_cli("prepare", "bulk", "coco", "--catalog", catalog, "--root", root, check=True)
+    run_cli("prepare", "bulk", "coco", "--connections", "1", "--catalog", catalog, "--root", root, check=True)
     assert sample_server.ranges("/bulk.zip")[-1] is not None, "the rerun resumed with a Range request"
     # counted per answer: the killed run's answer goes on writing into its dead socket until the write fails
     assert sample_server.sent_to(sample_server.gets("/bulk.zip")[asked:]) == size - kept

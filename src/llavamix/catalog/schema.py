@@ -10,7 +10,6 @@ import functools
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path, PurePosixPath
 from types import MappingProxyType
 from typing import Any, Literal
@@ -140,7 +139,9 @@ def resolve_names(catalog: Catalog, names: list[str] | tuple[str, ...]) -> list[
 def catalog_path(spec: str | Path) -> Path:
     """A built-in catalog name or a path to a TOML file -> the file's path."""
     if str(spec) in BUILTIN:
-        return Path(str(resources.files("llavamix.catalog").joinpath(BUILTIN[str(spec)])))
+        # plain files beside this module (the sample's archives are served from this folder too); not
+        # importlib.resources, whose import every command's start-up would pay for
+        return Path(__file__).with_name(BUILTIN[str(spec)])
     path = Path(spec)
     if path.is_dir():
         raise ConfigError(

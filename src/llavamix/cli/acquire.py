@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import click
@@ -12,7 +13,14 @@ from llavamix import prepare as prepare_mod
 from llavamix.catalog import load_catalog
 from llavamix.cli.exits import EXIT_PARTIAL, handle_errors
 from llavamix.cli.failures import print_failures
-from llavamix.cli.options import acquire_options, all_option, catalog_option, json_option, root_option
+from llavamix.cli.options import (
+    acquire_options,
+    all_option,
+    catalog_option,
+    connections_options,
+    json_option,
+    root_option,
+)
 from llavamix.cli.progress import bars
 from llavamix.cli.render import print_status, render_fetch, render_prepare
 from llavamix.foundation.layout import Layout
@@ -42,10 +50,18 @@ def status(catalog_spec: str, root: Path, as_json: bool) -> None:
 
 @click.command(name="fetch")
 @acquire_options
+@connections_options
 @all_option
 @handle_errors
 def fetch_cmd(
-    names: tuple[str, ...], catalog_spec: str, root: Path, jobs: int, downloads: Path | None, all_keys: bool
+    names: tuple[str, ...],
+    catalog_spec: str,
+    root: Path,
+    jobs: int,
+    downloads: Path | None,
+    connections: int,
+    max_connections: int,
+    all_keys: bool,
 ) -> None:
     """Download and checksum sources (NAMES or groups; default all) without extracting them.
 
@@ -53,7 +69,7 @@ def fetch_cmd(
     """
     catalog = load_catalog(catalog_spec)
     with bars() as progress:
-        options = fetch.FetchOptions(jobs=jobs, progress=progress, crawl=fetch.CrawlOptions(all_keys=all_keys))
+        options = replace(fetch_options(connections, max_connections, all_keys), jobs=jobs, progress=progress)
         report, laid_out = prepare_mod.fetch_missing(catalog, list(names), Layout(root, downloads), options)
     render_fetch(report, laid_out, root)
     print_failures(report.failed)
@@ -63,6 +79,14 @@ def fetch_cmd(
 
 @click.command(name="prepare")
 @acquire_options
+@click.option(
+    "--extract-jobs",
+    type=click.IntRange(1),
+    default=2,
+    show_default=True,
+    help="Extractions at once, besides the --jobs downloads.",
+)
+@connections_options
 @click.option("--keep-archives", is_flag=True, help="Keep downloaded archives after extraction.")
 @click.option("--deep", is_flag=True, help="Decode every image in the final verify (slower).")
 @all_option
@@ -73,6 +97,9 @@ def prepare_cmd(
     root: Path,
     jobs: int,
     downloads: Path | None,
+    extract_jobs: int,
+    connections: int,
+    max_connections: int,
     keep_archives: bool,
     deep: bool,
     all_keys: bool,
@@ -85,10 +112,11 @@ def prepare_cmd(
     with bars() as progress:
         options = prepare_mod.PrepareOptions(
             jobs=jobs,
+            extract_jobs=extract_jobs,
             downloads=downloads,
             keep_archives=keep_archives,
             deep=deep,
-            fetch=fetch.FetchOptions(crawl=fetch.CrawlOptions(all_keys=all_keys)),
+            fetch=fetch_options(connections, max_connections, all_keys),
             progress=progress,
         )
         report = prepare_mod.prepare(catalog, list(names), root, options)
@@ -96,6 +124,12 @@ def prepare_cmd(
     print_failures(report.failures)
     if not report.ok:
         sys.exit(EXIT_PARTIAL)
+
+
+def fetch_options(connections: int, max_connections: int, all_keys: bool) -> fetch.FetchOptions:
+    """What ``fetch`` and ``prepare`` tell the fetch stage alike."""
+    crawl = fetch.CrawlOptions(all_keys=all_keys)
+    return fetch.FetchOptions(connections=connections, max_connections=max_connections, crawl=crawl)
 
 
 COMMANDS = (sources, status, fetch_cmd, prepare_cmd)

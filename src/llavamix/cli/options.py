@@ -83,6 +83,16 @@ def all_option(fn: F) -> F:
     )(fn)
 
 
+def connections_options(fn: F) -> F:
+    """``--connections N`` (per file) and ``--max-connections N`` (in all), for the commands that download."""
+    fn = count_option("--max-connections", 16, "Connections open at once over all downloads.")(fn)
+    return count_option("--connections", 8, "Connections one file is fetched over, if its server allows (1: one).")(fn)
+
+
+def count_option(flag: str, default: int, help: str) -> Decorator:
+    return click.option(flag, type=click.IntRange(1), default=default, show_default=True, help=help)
+
+
 def acquire_options(fn: F) -> F:
     """What ``fetch`` and ``prepare`` share: the NAMES to acquire, ``--catalog``, ``--root``, ``--jobs`` and
     ``--downloads``, in that order."""
@@ -90,7 +100,7 @@ def acquire_options(fn: F) -> F:
         click.argument("names", nargs=-1),
         catalog_option,
         root_option(),
-        jobs_option(4, "Sources handled in parallel."),
+        jobs_option(4, "Sources downloading at once."),
         downloads_option,
     )
     for option in reversed(shared):  # as if stacked above ``fn``, the first on top

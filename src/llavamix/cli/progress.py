@@ -14,39 +14,32 @@ from llavamix.foundation.tasks import Progress
 
 
 class RichProgress(Progress):
-    """One bar per running piece of work (bytes or items), plus a total bar once bytes flow; thread-safe."""
+    """One bar per running piece of work (bytes or items), in the order they started; thread-safe. Totals are the
+    library's own bars (``prepare``'s over every download of a run), drawn in place as they are started again."""
 
     def __init__(self, bars: rich.progress.Progress) -> None:
         self.bars = bars
-        self.tasks: dict[str, tuple[rich.progress.TaskID, str]] = {}
-        self.total: rich.progress.TaskID | None = None
-        self.total_bytes = 0
+        self.tasks: dict[str, rich.progress.TaskID] = {}
         self.lock = threading.Lock()
 
     def start(self, key: str, total: int | None, unit: str = "B", *, completed: int = 0) -> None:
-        self.finish(key)
         with self.lock:
-            self.tasks[key] = (self.bars.add_task(key, total=total, completed=completed, unit=unit), unit)
-            if unit == "B" and total:
-                if self.total is None:
-                    self.total = self.bars.add_task("[bold]total", total=0, unit="B")
-                self.total_bytes += total
-                self.bars.update(self.total, total=self.total_bytes, advance=completed)
+            task = self.tasks.get(key)
+            if task is None:
+                self.tasks[key] = self.bars.add_task(key, total=total, completed=completed, unit=unit)
+            else:
+                self.bars.update(task, total=total, completed=completed, unit=unit)
 
     def advance(self, key: str, n: int) -> None:
-        entry = self.tasks.get(key)
-        if entry is None:
-            return
-        task, unit = entry
-        self.bars.advance(task, n)
-        if unit == "B" and self.total is not None:
-            self.bars.advance(self.total, n)
+        task = self.tasks.get(key)
+        if task is not None:
+            self.bars.advance(task, n)
 
     def finish(self, key: str) -> None:
         with self.lock:
-            entry = self.tasks.pop(key, None)
-        if entry is not None:
-            self.bars.remove_task(entry[0])
+            task = self.tasks.pop(key, None)
+        if task is not None:
+            self.bars.remove_task(task)
 
 
 class AmountColumn(rich.progress.ProgressColumn):
@@ -66,7 +59,7 @@ class AmountColumn(rich.progress.ProgressColumn):
 
 def progress_bars() -> rich.progress.Progress:
     return rich.progress.Progress(
-        rich.progress.TextColumn("{task.description:<24}"),
+        rich.progress.TextColumn("{task.description:<28}"),
         rich.progress.BarColumn(),
         AmountColumn(),
         rich.progress.TimeRemainingColumn(),

@@ -105,14 +105,21 @@ def render_crawl(crawl: fetch.CrawlReport, root: Path) -> None:
 
 
 def render_prepare(report: prepare_mod.PrepareReport) -> None:
-    table = new_table(f"prepare {report.root}", ("source", "result", "files", "landed in"))
+    columns = ("source", "result", "download", "extraction", "files", "landed in")
+    table = new_table(f"prepare {report.root}", columns, right=("files",))
     labels = {"done": "[green]done[/]", "skipped": "[green]already done[/]", "failed": "[red]failed[/]"}
     for res in report.sources:
         ext = res.extracted
         files = f"{ext.files:,}" if ext else "-"
         where = ", ".join(ext.roots) if ext else "-"
-        table.add_row(res.name, labels[res.status], files, where)
+        table.add_row(res.name, labels[res.status], _download_cell(res), _seconds_cell(res, "extract"), files, where)
     console.print(table)
+    if any(res.seconds for res in report.sources):
+        say(
+            f"wall time {report.seconds:.1f}s for the downloads and extractions, which run side by side: "
+            f"{report.phase_seconds('download'):.1f}s downloading and {report.phase_seconds('extract'):.1f}s "
+            "extracting, added up over the sources"
+        )
     for alias in report.aliases:
         if alias.how != "exists":
             say(f"alias {alias.link} -> {alias.target} ({alias.how})")
@@ -122,6 +129,22 @@ def render_prepare(report: prepare_mod.PrepareReport) -> None:
         render_crawl(crawl, report.root)
     if report.verify is not None:
         render_verify(report.verify)
+
+
+def _download_cell(res: prepare_mod.SourceResult) -> str:
+    """What the source's download took this run: size, time and rate, or how its file was found."""
+    got, seconds = res.fetched, res.seconds.get("download")
+    if got is None:
+        return "-"
+    if seconds is None or got.how in ("present", "adopted"):
+        return f"{human_bytes(got.size)} {got.how}"
+    rate = f", {human_bytes(got.size / seconds)}/s" if seconds > 0 else ""
+    return f"{human_bytes(got.size)} in {seconds:.1f}s{rate}" + (" (resumed)" if got.how == "resumed" else "")
+
+
+def _seconds_cell(res: prepare_mod.SourceResult, phase: prepare_mod.Phase) -> str:
+    seconds = res.seconds.get(phase)
+    return "-" if seconds is None else f"{seconds:.1f}s"
 
 
 # --- checks ---

@@ -6,15 +6,10 @@ members before writing anything, checks disk space (in filesystem blocks and ino
 temporary name and writes a marker last. Imports the catalog and the foundation only.
 """
 
-from llavamix.extract.crawled import take_stock
-from llavamix.extract.marker import is_extracted, read_extracted
-from llavamix.extract.model import Extracted, ExtractOptions
-from llavamix.extract.place import place_file
-from llavamix.extract.run import Step, extract_source, lay_out_archive
-from llavamix.extract.sam import extract_sam
-from llavamix.extract.vqa_collection import extract_vqa_collection
+from typing import TYPE_CHECKING
 
 __all__ = [
+    "Claims",
     "ExtractOptions",
     "Extracted",
     "Step",
@@ -27,3 +22,17 @@ __all__ = [
     "read_extracted",
     "take_stock",
 ]
+
+if TYPE_CHECKING:
+    from llavamix.extract.claims import Claims
+    from llavamix.extract.crawled import take_stock
+    from llavamix.extract.marker import is_extracted, read_extracted
+    from llavamix.extract.model import Extracted, ExtractOptions
+    from llavamix.extract.place import place_file
+    from llavamix.extract.run import Step, extract_source, lay_out_archive
+    from llavamix.extract.sam import extract_sam
+    from llavamix.extract.vqa_collection import extract_vqa_collection
+else:  # each name above is imported on first use, so importing the package costs nothing
+    from llavamix.foundation.lazy import lazy_exports
+
+    __getattr__, __dir__ = lazy_exports(__name__)

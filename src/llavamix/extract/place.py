@@ -23,9 +23,9 @@ def place_file(source: Source, archive: Path, layout: Layout, options: ExtractOp
         if dest.exists() and dest.samefile(archive):
             pass  # the download folder is the target folder: already in place
         elif options.keep_archive:
-            _copy(archive, dest, options)
+            _copy(archive, dest, options, source.name)
         else:
-            _move(archive, dest, options)
+            _move(archive, dest, options, source.name)
         options.progress.advance(source.name, size)
     finally:
         options.progress.finish(source.name)
@@ -33,18 +33,18 @@ def place_file(source: Source, archive: Path, layout: Layout, options: ExtractOp
     return Extracted(source.name, 1, size, [rel])
 
 
-def _move(archive: Path, dest: Path, options: ExtractOptions) -> None:
+def _move(archive: Path, dest: Path, options: ExtractOptions, key: str) -> None:
     try:
         archive.replace(dest)
     except OSError as exc:
         if exc.errno != errno.EXDEV:
             raise
-        _copy(archive, dest, options)  # the downloads folder is on another filesystem
+        _copy(archive, dest, options, key)  # the downloads folder is on another filesystem
 
 
-def _copy(archive: Path, dest: Path, options: ExtractOptions) -> None:
+def _copy(archive: Path, dest: Path, options: ExtractOptions, key: str) -> None:
     if options.check_space:
-        check_file(archive, dest.parent, archive.stat().st_size)
+        check_file(archive, dest.parent, archive.stat().st_size, options.claim(key))
     tmp = part_path(dest)
     try:
         shutil.copyfile(archive, tmp)

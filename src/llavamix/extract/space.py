@@ -3,7 +3,8 @@
 A file takes its size rounded up to whole blocks, an inode and a directory entry; a new folder a block and an
 inode. Counting bytes alone passes 2,000 files of 200 bytes on a 1 MiB disk that holds 256 of them. The free side
 is what ``statvfs`` grants an unprivileged writer: free blocks of the fundamental block size, and free inodes
-where the filesystem counts them.
+where the filesystem counts them, less what other work running beside the extraction will still write there
+(a ``claims.Claim``, when the run keeps a ledger: downloads in flight, other extractions).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from llavamix.extract.claims import Claim
 from llavamix.extract.plan import Plan, files_of, folders_of
 from llavamix.foundation import io
 from llavamix.foundation.errors import DiskSpaceError
@@ -67,8 +69,9 @@ def extraction_need(block: int) -> Need:
     return Need(block, blocks=1, inodes=1)
 
 
-def check_plan(archive: Path, plan: Plan, target: Path) -> None:
-    """Raise DiskSpaceError unless ``target``'s filesystem has room for every file and folder of ``plan``."""
+def check_plan(archive: Path, plan: Plan, target: Path, claim: Claim | None = None) -> None:
+    """Raise DiskSpaceError unless ``target``'s filesystem has room for every file and folder of ``plan``
+    beside what ``claim`` says other work will still write there."""
     free = room(target)
     need = extraction_need(free.block)
     need.add_folders(_new_folders(plan, target))
@@ -78,15 +81,26 @@ def check_plan(archive: Path, plan: Plan, target: Path) -> None:
         if folder not in folder_exists:
             folder_exists[folder] = (target / folder).is_dir()
         need.add_file(m.size, _size_or_none(target / rel) if folder_exists[folder] else None)
-    check_room(archive, target, need, free)
+    _check_claimed(archive, target, need, free, claim)
 
 
-def check_file(archive: Path, folder: Path, size: int) -> None:
-    """Raise DiskSpaceError unless ``folder``'s filesystem has room for one new file of ``size`` bytes."""
+def check_file(archive: Path, folder: Path, size: int, claim: Claim | None = None) -> int:
+    """Raise DiskSpaceError unless ``folder``'s filesystem has room for one new file of ``size`` bytes beside
+    what ``claim`` says other work will still write there; returns that (bytes)."""
     free = room(folder)
     need = extraction_need(free.block)
     need.add_file(size)
-    check_room(archive, folder, need, free)
+    return _check_claimed(archive, folder, need, free, claim)
+
+
+def _check_claimed(archive: Path, target: Path, need: Need, free: Room, claim: Claim | None) -> int:
+    """``check_room`` once ``need`` is claimed (the claim may wait for room: the free space is then read again)."""
+    owed = 0
+    if claim is not None:
+        owed = claim(target, need.total_blocks() * free.block)
+        free = room(target)
+    check_room(archive, target, need, free, owed=owed)
+    return owed
 
 
 def _new_folders(plan: Plan, target: Path) -> int:
@@ -108,28 +122,30 @@ class Budget:
     """Space taken file by file, for an archive read front to back whose member list is not known up front:
     refuses the file that would not fit, before the disk is full."""
 
-    def __init__(self, archive: Path, target: Path) -> None:
-        self.archive, self.target = archive, target
+    def __init__(self, archive: Path, target: Path, owed: int = 0) -> None:
+        self.archive, self.target, self.owed = archive, target, owed  # owed: what other work will still write
         self.room = room(target)
         self.need = extraction_need(self.room.block)
 
     def take(self, size: int) -> None:
         self.need.add_file(size)
-        check_room(self.archive, self.target, self.need, self.room, so_far=True)
+        check_room(self.archive, self.target, self.need, self.room, so_far=True, owed=self.owed)
 
 
-def check_room(archive: Path, target: Path, need: Need, free: Room, *, so_far: bool = False) -> None:
+def check_room(archive: Path, target: Path, need: Need, free: Room, *, so_far: bool = False, owed: int = 0) -> None:
     """Raise DiskSpaceError naming ``target``, what ``need`` takes and what is free, when it does not fit;
-    ``so_far``: ``need`` covers only the files read so far of an archive still being read."""
-    needed, available = need.total_blocks(), free.blocks
+    ``so_far``: ``need`` covers only the files read so far of an archive still being read; ``owed``: bytes of the
+    free space that other work running beside it will still write."""
+    promised = -(-owed // free.block)
+    needed, available = need.total_blocks(), max(0, free.blocks - promised)
     if needed > available:
         files = f"its first {need.files:,} files" if so_far else f"{need.files:,} new file{'s' * (need.files != 1)}"
         raise DiskSpaceError(
             f"extracting {archive.name} needs {'more than ' * so_far}{io.human_bytes(needed * free.block)} under "
             f"{target} ({needed:,} blocks of {free.block:,} bytes for {files}, each rounded up to whole blocks), "
-            f"but only {io.human_bytes(available * free.block)} ({available:,} blocks) is free there: free up "
-            f"{'at least ' * so_far}{io.human_bytes((needed - available) * free.block)} (or use a --root on a "
-            "bigger disk) and run again"
+            f"but only {io.human_bytes(available * free.block)} ({available:,} blocks) is free there"
+            f"{_promised(promised * free.block)}: free up {'at least ' * so_far}"
+            f"{io.human_bytes((needed - available) * free.block)} (or use a --root on a bigger disk) and run again"
         )
     if free.inodes is not None and need.inodes > free.inodes:
         raise DiskSpaceError(
@@ -137,3 +153,9 @@ def check_room(archive: Path, target: Path, need: Need, free: Room, *, so_far: b
             f"{target}, but its filesystem has room for only {free.inodes:,} more (free inodes): delete files there "
             "(or use a --root on a filesystem with more inodes) and run again"
         )
+
+
+def _promised(owed: int) -> str:
+    if not owed:
+        return ""
+    return f" beside the {io.human_bytes(owed)} that downloads and extractions running at once will still write"

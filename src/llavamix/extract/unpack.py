@@ -43,7 +43,7 @@ def _unpack_listed(source: Source, archive: Path, target: Path, options: Extract
         plan = mapper(archive, reader.members())
         check_collisions(archive, plan)
         if options.check_space:
-            check_plan(archive, plan, target)
+            check_plan(archive, plan, target, options.claim(source.name))
         options.progress.start(source.name, sum(m.size for m, _ in files_of(plan)), "B")
         log.info("extracting %s: %d members into %s", archive.name, len(plan), target)
         write_plan(reader, plan, target, options.progress, source.name, options.jobs)
@@ -53,11 +53,12 @@ def _unpack_listed(source: Source, archive: Path, target: Path, options: Extract
 def _unpack_streamed(source: Source, archive: Path, layout: Layout, options: ExtractOptions, mapper: Mapper) -> Plan:
     target = layout.target(source.into)
     estimate = gzip_size_estimate(archive)
-    if options.check_space:
-        check_file(archive, target, estimate)  # a floor; the budget below counts each staged file's blocks
+    owed = 0
+    if options.check_space:  # a floor; the budget below counts each staged file's blocks
+        owed = check_file(archive, target, estimate, options.claim(source.name))
     staging = layout.staging(source.name)
     shutil.rmtree(staging, ignore_errors=True)  # what a killed run left
-    budget = Budget(archive, target) if options.check_space else None
+    budget = Budget(archive, target, owed) if options.check_space else None
     options.progress.start(source.name, estimate, "B")
     log.info("extracting %s through %s into %s", archive.name, staging, target)
     try:

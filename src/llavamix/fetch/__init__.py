@@ -3,10 +3,7 @@ done; crawl the images of an image index (OCR-VQA) into the folder and for the k
 
 A stage: imports the catalog and the foundation only, never another stage."""
 
-from llavamix.fetch.limiter import HostLimiter
-from llavamix.fetch.ocrvqa import CrawlJob, crawl_ocrvqa
-from llavamix.fetch.options import CrawlOptions, CrawlReport, Fetched, FetchOptions, FetchReport, Pace
-from llavamix.fetch.sources import FetchOne, fetch_source, fetch_sources, is_fetched
+from typing import TYPE_CHECKING
 
 __all__ = [
     "CrawlJob",
@@ -18,8 +15,20 @@ __all__ = [
     "Fetched",
     "HostLimiter",
     "Pace",
+    "Split",
+    "check_url",
     "crawl_ocrvqa",
     "fetch_source",
     "fetch_sources",
     "is_fetched",
 ]
+
+if TYPE_CHECKING:
+    from llavamix.fetch.limiter import HostLimiter
+    from llavamix.fetch.ocrvqa import CrawlJob, crawl_ocrvqa
+    from llavamix.fetch.options import CrawlOptions, CrawlReport, Fetched, FetchOptions, FetchReport, Pace, Split
+    from llavamix.fetch.sources import FetchOne, check_url, fetch_source, fetch_sources, is_fetched
+else:  # each name above is imported on first use, so importing the package costs nothing
+    from llavamix.foundation.lazy import lazy_exports
+
+    __getattr__, __dir__ = lazy_exports(__name__)

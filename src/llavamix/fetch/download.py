@@ -1,19 +1,26 @@
 """The resumable download loop shared by every scheme: retries with backoff, resume, progress, verification, and
-the bounds on a transfer (no more bytes than expected, free space for the rest, a minimum pace)."""
+the bounds on a transfer (no more bytes than expected, free space for the rest, a minimum pace). A file whose
+server serves ranges is spread over several connections (``spread``); anything odd about its ranges brings it
+back to one connection, a file that changes meanwhile starts over."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from llavamix.fetch.limiter import HostLimiter
+from llavamix.fetch import segments
+from llavamix.fetch.limiter import HostLimiter, Slot
 from llavamix.fetch.options import FetchOptions
-from llavamix.fetch.part import PartFile
-from llavamix.fetch.remote import Body, Expected, RangeRejected, Refused, Remote, Transient
+from llavamix.fetch.part import PartFile, SpreadPart, validator_path
+from llavamix.fetch.remote import Body, Expected, RangeRejected, Refused, Remote, SpanRemote, Transient
+from llavamix.fetch.segments import SegmentMap
+from llavamix.fetch.spread import Narrow, Restart, Spread, Spreading, piece_size
 from llavamix.fetch.stall import StallWatch
 from llavamix.foundation.errors import ChecksumError, DiskSpaceError, FetchError
-from llavamix.foundation.io import free_bytes, human_bytes
+from llavamix.foundation.io import free_bytes, human_bytes, part_path
 from llavamix.foundation.tasks import CANCEL, RetryPolicy
 
 log = logging.getLogger(__name__)
@@ -52,23 +59,29 @@ class _Run:
         self.remote, self.dest, self.expected, self.options = remote, dest, expected, options
         self.key, self.limiter = key, limiter
         self.policy = RetryPolicy(retries=options.retries, base_delay=options.backoff, max_delay=options.max_backoff)
+        self.algo = expected.checksum[0] if expected.checksum else None
+        self.spans = remote if isinstance(remote, SpanRemote) and remote.spans else None
+        self.single = options.connections < 2 or self.spans is None  # one connection, whatever the server allows
+        self.restarts = 0
+        self.part: PartFile | SpreadPart  # set by land()
         self.progress_on = False
         self.shown = 0  # bytes the progress bar has been told about
 
     def land(self) -> Landed:
         problem = ""
         for round_ in (1, 2):
-            part = PartFile(self.dest, self.expected.checksum[0] if self.expected.checksum else None)
-            resumed = part.size > 0
+            self.part = self.open_part()
+            resumed = self.part.resumed
             try:
-                self.fill(part)
+                self.fill()
+                self.part.close()  # a spread part finishes the digest of its start here (Ctrl-C may stop it)
             except ChecksumError:  # the bytes belong to another version (or overran it): no use to a resume
-                part.discard()
+                self.part.discard()
                 raise
             except BaseException:
-                part.abandon()
+                self.part.abandon()
                 raise
-            part.close()
+            part = self.part
             problem = self.mismatch(part)
             if not problem:
                 part.commit()
@@ -80,10 +93,38 @@ class _Run:
             f"different version (update the catalog), or {manual_route(self.remote.url, self.dest)}"
         )
 
-    def digest(self, part: PartFile) -> str | None:
+    def open_part(self) -> PartFile | SpreadPart:
+        """The part as the last run left it: spread (a segment map beside it) or one contiguous start."""
+        smap = self.saved_map()
+        if smap is None:
+            return PartFile(self.dest, self.algo)
+        part = SpreadPart(self.dest, self.algo, smap)
+        return part if self.spans is not None else PartFile(self.dest, self.algo, part.narrow())
+
+    def saved_map(self) -> SegmentMap | None:
+        """The segment map a spread run left, if it still describes the part; else the part is started over (a
+        part beside a map may have holes: never to be taken for a contiguous start)."""
+        path = part_path(self.dest)
+        try:
+            smap = segments.load(self.dest, path.stat().st_size if path.is_file() else 0)
+        except segments.Unusable as exc:
+            log.warning("%s; the partial download starts over", exc)
+            smap = None
+            path.unlink(missing_ok=True)
+        if smap is not None and not path.is_file():
+            smap = None  # a map left by a run killed after it renamed the part
+        elif smap is not None and self.expected.size not in (None, smap.total):
+            log.warning("%s: the partial download is of another size (%d bytes); starting over", self.dest, smap.total)
+            smap = None
+            path.unlink(missing_ok=True)
+        if smap is None:
+            segments.remove(self.dest)
+        return smap
+
+    def digest(self, part: PartFile | SpreadPart) -> str | None:
         return f"{part.algo}:{part.hexdigest()}" if part.algo else None
 
-    def mismatch(self, part: PartFile) -> str:
+    def mismatch(self, part: PartFile | SpreadPart) -> str:
         size, checksum = self.expected.size, self.expected.checksum
         if size is not None and part.size != size:
             return f"{part.size} bytes where {size} were expected"
@@ -91,8 +132,31 @@ class _Run:
             return f"{checksum[0]} {part.hexdigest()} where {checksum[1]} was expected"
         return ""
 
-    def fill(self, part: PartFile) -> None:
-        """Append to ``part`` until the remote has no more bytes, retrying transient failures."""
+    def fill(self) -> None:
+        """Bring the part to the whole file: spread over connections where the server allows, else on one."""
+        while True:
+            part = self.part
+            try:
+                if isinstance(part, SpreadPart):
+                    self.spread(part)
+                else:
+                    self.fill_one(part)
+                return
+            except Narrow as exc:
+                log.info("%s: %s; going on over one connection", self.remote.url, exc)
+                self.single = True
+                kept = self.part.narrow() if isinstance(self.part, SpreadPart) else None
+                self.part = PartFile(self.dest, self.algo, kept)
+            except Restart as exc:
+                self.restarts += 1
+                self.single = self.single or self.restarts > 1  # a server whose validator never holds still
+                log.warning("%s; downloading it again from zero", exc)
+                self.part.discard()
+                self.part = PartFile(self.dest, self.algo)
+
+    def fill_one(self, part: PartFile) -> None:
+        """Append to ``part`` until the remote has no more bytes, retrying transient failures; the first answer
+        may turn the download into a spread one."""
         if self.expected.size is not None and part.size > self.expected.size:
             part.reset()
         if self.expected.size is not None and part.size == self.expected.size:
@@ -103,9 +167,11 @@ class _Run:
         while True:
             before = part.size
             try:
-                with self.limiter.slot(self.remote.host), self.remote.open(part.size, part.validator) as body:
-                    self.receive(body, part)
-                return
+                with self.slot() as slot, self.first_request(part) as body:
+                    if self.spreadable(body, part):
+                        return self.spread_from(part, body, slot)
+                    if self.receive(body, part):
+                        return None
             except RangeRejected:
                 log.info("%s: cannot resume at byte %d; starting over", self.remote.url, part.size)
                 part.reset()
@@ -115,6 +181,59 @@ class _Run:
             except Transient as exc:
                 failures = 1 if part.size > before else failures + 1  # progress earns a fresh set of retries
                 self.pause(exc, failures)
+
+    @contextlib.contextmanager
+    def slot(self) -> Iterator[Slot | None]:
+        """One of the host's connections (and of the run's), waited for until a stop is asked for."""
+        host, total = self.remote.host, self.options.max_connections
+        with self.limiter.slot(host, total=total, until=lambda: CANCEL.cancelled) as held:
+            CANCEL.check()  # it stopped waiting for a connection because a stop was asked for
+            yield held
+
+    def first_request(self, part: PartFile) -> contextlib.AbstractContextManager[Body]:
+        """Today's request, or, when the file may be spread, a range of its first piece (no answer then runs on
+        past what this connection is meant to fetch)."""
+        size = self.expected.size
+        if self.spans is None or self.single or size is None or size - part.size < 2 * self.options.split.min_segment:
+            return self.remote.open(part.size, part.validator)
+        return self.spans.open_span(part.size, part.size + piece_size(size, self.options), part.validator)
+
+    def spreadable(self, body: Body, part: PartFile) -> bool:
+        """The answer shows a server that serves ranges of a file of known size, large enough to split, whose
+        version can be checked on every connection (a validator, or at least the final checksum)."""
+        if self.single or not body.ranged or body.total is None or body.start != part.size:
+            return False
+        return body.total - body.start >= 2 * self.options.split.min_segment and bool(
+            body.validator or self.expected.checksum
+        )
+
+    def spread_from(self, part: PartFile, body: Body, slot: Slot | None) -> None:
+        """Go on over several connections; ``body`` (holding ``slot``) continues as the first one's."""
+        self.check_total(body)
+        total = body.total if body.total is not None else 0
+        self.check_space(total, part.size)
+        spread = SpreadPart(self.dest, self.algo, SegmentMap.fresh(total, body.validator, part.size), part.detach())
+        spread.save()  # before any byte lands past the contiguous start, which is all a part without a map may hold
+        validator_path(self.dest).unlink(missing_ok=True)  # the map holds it now
+        self.part = spread
+        self.spread(spread, body, slot)
+
+    def spread(self, part: SpreadPart, first: Body | None = None, slot: Slot | None = None) -> None:
+        if self.spans is None:
+            raise Narrow("this remote cannot be read by ranges")
+        self.check_space(part.map.total, part.map.written)
+        self.start_progress(part.map.total, part.map.written)
+        how = Spreading(self.spans, self.options, self.limiter, self.pause, self.advance)
+        try:
+            Spread(part, how).run(first, slot)
+        except Refused as exc:
+            raise FetchError(f"{exc}; {manual_route(self.remote.url, self.dest)}") from None
+        except Transient as exc:
+            raise FetchError(f"{self.remote.url}: {exc}; rerun to resume where it stopped") from None
+
+    def advance(self, n: int) -> None:
+        self.options.progress.advance(self.key, n)
+        self.shown += n
 
     def pause(self, exc: Transient, failures: int) -> None:
         if failures > self.options.retries:
@@ -126,7 +245,8 @@ class _Run:
         log.info("%s: %s; retry %d/%d in %.1fs", self.remote.url, exc, failures, self.options.retries, wait)
         CANCEL.sleep(wait)  # Ctrl-C cuts a backoff short
 
-    def receive(self, body: Body, part: PartFile) -> None:
+    def receive(self, body: Body, part: PartFile) -> bool:
+        """Append the answer to ``part``; True once the file is complete."""
         self.check_total(body)
         if body.start != part.size:  # the server sent the whole file instead of the rest
             part.reset()
@@ -145,8 +265,10 @@ class _Run:
             watch.feed(len(chunk))
             CANCEL.check()  # Ctrl-C stops between chunks; the part file stays for a resume
         CANCEL.check()  # a stop hangs the connection up: the body may have ended for that, not at the file's end
-        if body.total is not None and part.size < body.total:
-            raise Transient(f"connection closed after {human_bytes(part.size)} of {human_bytes(body.total)}")
+        stop = body.end if body.end is not None else body.total
+        if stop is not None and part.size < stop:
+            raise Transient(f"connection closed after {human_bytes(part.size)} of {human_bytes(stop)}")
+        return body.total is None or part.size >= body.total  # a range that ended before the file's end: go on
 
     def check_total(self, body: Body) -> None:
         want = self.expected.size

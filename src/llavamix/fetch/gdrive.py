@@ -64,6 +64,8 @@ class DriveRemote(HttpRemote):
     """A Drive file read through Drive's download endpoint; nothing is asked of Drive before ``open``, so a file
     put in place by hand is adopted without touching Drive."""
 
+    spans = False  # a range needs the URL that Drive's confirmation page leads to, which only ``open`` follows
+
     def __init__(self, ref: DriveRef, name: str, options: FetchOptions) -> None:
         super().__init__(ref.page, options)  # ``url`` is what messages show: the page to open in a browser
         self.ref, self.name = ref, name

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import copy
 import email.utils
 import functools
 import re
@@ -25,7 +26,9 @@ CONTENT_RANGE = re.compile(r"bytes\s+(?:(\d+)-(\d+)|\*)/(\d+|\*)")
 
 
 class HttpRemote:
-    """A URL read with one requests Session (connection reuse across retries)."""
+    """A URL read with one requests Session (connection reuse across retries); ``fork`` gives another."""
+
+    spans = True  # any byte range may be asked for on a connection of its own
 
     def __init__(
         self,
@@ -39,21 +42,41 @@ class HttpRemote:
         self.host = urlparse(url).hostname or ""
         self.expected = expected or Expected()
         self.timeout = options.timeout
-        self.session = requests.Session()
+        self.headers = dict(headers or {})
+        self.session = self.new_session()
+
+    def new_session(self) -> requests.Session:
+        session = requests.Session()
         # identity: Range offsets and sizes must count the file's bytes, not a compressed stream's
-        self.session.headers.update({"Accept-Encoding": "identity", "User-Agent": f"llavamix/{__version__}"})
-        self.session.headers.update(headers or {})
+        session.headers.update({"Accept-Encoding": "identity", "User-Agent": f"llavamix/{__version__}"})
+        session.headers.update(self.headers)
+        return session
+
+    def fork(self) -> HttpRemote:
+        """The same file over a Session of its own: one more connection for a segmented download."""
+        twin = copy.copy(self)
+        twin.session = self.new_session()
+        return twin
+
+    def close(self) -> None:
+        self.session.close()
+
+    def open(self, offset: int, validator: str | None) -> contextlib.AbstractContextManager[Body]:
+        return self.open_span(offset, None, validator)
 
     @contextlib.contextmanager
-    def open(self, offset: int, validator: str | None) -> Iterator[Body]:
-        with self.request(self.url, offset, validator) as resp, CANCEL.on_cancel(functools.partial(_hang_up, resp)):
-            yield self.body(resp, offset)
+    def open_span(self, first: int, end: int | None, validator: str | None) -> Iterator[Body]:
+        """Bytes ``[first, end)`` (a Range request, with If-Range when there is a validator: a changed file comes
+        back whole, with its new validator, instead of a piece of the new version)."""
+        with self.request(self.url, first, validator, end) as resp, CANCEL.on_cancel(functools.partial(_hang_up, resp)):
+            yield self.body(resp, first)
 
-    def request(self, url: str, offset: int, validator: str | None) -> requests.Response:
-        """A streamed GET of ``url`` from byte ``offset``; connection problems become Transient or Refused."""
+    def request(self, url: str, offset: int, validator: str | None, end: int | None = None) -> requests.Response:
+        """A streamed GET of ``url`` from byte ``offset`` (to ``end``, if given); connection problems become
+        Transient or Refused."""
         headers = {}
-        if offset:
-            headers["Range"] = f"bytes={offset}-"
+        if offset or end is not None:
+            headers["Range"] = f"bytes={offset}-{'' if end is None else end - 1}"
             if validator:
                 headers["If-Range"] = validator  # a changed file comes back whole (200) instead of spliced
         try:
@@ -73,7 +96,9 @@ class HttpRemote:
             return self.partial(resp, offset)
         if status == 200:
             length = resp.headers.get("Content-Length")
-            return Body(0, int(length) if length and length.isdigit() else None, _chunks(resp), validator_of(resp))
+            total = int(length) if length and length.isdigit() else None
+            ranged = resp.headers.get("Accept-Ranges", "").strip().lower() == "bytes"
+            return self.answer(resp, 0, total, total, ranged=ranged)
         if status == 416:
             return self.unsatisfiable(resp, offset)
         reason = f"{resp.url} answered {status} {resp.reason}"
@@ -91,10 +116,14 @@ class HttpRemote:
             )
 
     def partial(self, resp: requests.Response, offset: int) -> Body:
-        first, _, total = content_range(resp.headers.get("Content-Range", ""))
-        if first != offset:
+        first, last, total = content_range(resp.headers.get("Content-Range", ""))
+        if first != offset or last is None or (total is not None and last >= total):
             raise RangeRejected(f"asked for bytes from {offset}, got Content-Range {resp.headers.get('Content-Range')}")
-        return Body(offset, total, _chunks(resp), validator_of(resp))
+        return self.answer(resp, offset, total, last + 1, ranged=True)
+
+    def answer(self, resp: requests.Response, start: int, total: int | None, end: int | None, *, ranged: bool) -> Body:
+        hang_up = functools.partial(_hang_up, resp)
+        return Body(start, total, _chunks(resp), validator_of(resp), end, ranged, hang_up)
 
     def unsatisfiable(self, resp: requests.Response, offset: int) -> Body:
         _, _, total = content_range(resp.headers.get("Content-Range", ""))

@@ -24,6 +24,22 @@ class Pace:
 
 
 @dataclass(frozen=True)
+class Split:
+    """How a file is cut between connections: pieces of at most ``max_piece`` handed out in file order (so the
+    digest of the contiguous start grows with the download), never a segment under ``min_segment`` (a file under
+    twice that goes on one connection), a segment whose connection received nothing for ``takeover`` seconds is
+    handed whole to an idle connection (a slow one is split in two), and more connections join the first only
+    while it brings less than ``enough``."""
+
+    min_segment: int = 1 << 20
+    max_piece: int = 64 << 20
+    takeover: float = 10.0
+    # bytes a second from the connections at work past which no more join: a server that fast (a local mirror)
+    # gains nothing from more, which would only compete with the digest and the disk for the processor
+    enough: float = 128 * MiB
+
+
+@dataclass(frozen=True)
 class CrawlOptions:
     """Knobs of a per-image crawl (OCR-VQA): many small GETs, in parallel, a few at a time per host."""
 
@@ -46,7 +62,10 @@ class FetchOptions:
     backoff: float = 1.0  # base delay in seconds, doubled per attempt, with jitter
     max_backoff: float = 60.0
     timeout: float = 60.0  # socket connect and read timeout
-    host_connections: int = 4  # parallel connections per host unless the catalog's [hosts] says otherwise
+    connections: int = 8  # connections one file is fetched over when its server serves ranges (1: one)
+    host_connections: int = 8  # parallel connections per host unless the catalog's [hosts] says otherwise
+    max_connections: int = 16  # parallel connections in all, over every file and host
+    split: Split = field(default_factory=Split)
     pace: Pace = field(default_factory=Pace)  # slower than this is a stall: the download reconnects and resumes
     # a file whose size neither the catalog, the remote nor a Content-Length gives stops here, so an endless body
     # cannot fill the disk (the real sources without a catalog size are around 10 GB at most)

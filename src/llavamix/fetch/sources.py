@@ -4,11 +4,12 @@ runs (through a per-source hook, so that a recipe may do more than fetch the fil
 from __future__ import annotations
 
 import logging
+import sys
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from llavamix.catalog import Source
-from llavamix.fetch import gdrive, http, hub, local
+from llavamix.fetch import segments
 from llavamix.fetch.download import download, manual_route
 from llavamix.fetch.limiter import HostLimiter
 from llavamix.fetch.options import Fetched, FetchOptions, FetchReport
@@ -28,14 +29,30 @@ DEFAULTS = FetchOptions()
 
 FetchOne = Callable[[Source, HostLimiter], Fetched]
 
-# URL scheme -> the function that opens such a source
-OPENERS: dict[str, Callable[[Source, FetchOptions], Remote]] = {
-    "http": http.remote,
-    "https": http.remote,
-    "file": local.remote,
-    "hf": hub.remote,
-    "gdrive": gdrive.remote,
-}
+# URL scheme -> the module of this package whose ``remote(source, options)`` opens such a source, imported on first
+# use: the Hub's and Drive's clients take a fifth of a second to import, which a plain download need not wait for
+OPENERS: dict[str, str] = {"http": "http", "https": "http", "file": "local", "hf": "hub", "gdrive": "gdrive"}
+
+
+def opener(scheme: str) -> Callable[[Source, FetchOptions], Remote]:
+    name = f"{__package__}.{OPENERS[scheme]}"
+    __import__(name)  # the import statement's own path, so that ``python -X importtime`` shows it
+    opens: Callable[[Source, FetchOptions], Remote] = sys.modules[name].remote
+    return opens
+
+
+# scheme -> the module whose ``parse`` checks the form of such a URL, without the network
+PARSERS: dict[str, str] = {"hf": "hub", "gdrive": "gdrive"}
+
+
+def check_url(source: Source) -> None:
+    """ConfigError when ``source.url`` is malformed for its scheme: checked for every source before any transfer
+    starts, so a typo in one source stops a run before the others begin."""
+    name = PARSERS.get(source.scheme)
+    if name is not None:
+        module = f"{__package__}.{name}"
+        __import__(module)
+        sys.modules[module].parse(source.url)
 
 
 def is_fetched(source: Source, layout: Layout) -> bool:
@@ -57,7 +74,7 @@ def fetch_source(
         return present
     dest = layout.download_path(source.name, source.file_name)
     try:
-        remote = OPENERS[source.scheme](source, options)
+        remote = opener(source.scheme)(source, options)
     except Refused as exc:
         raise FetchError(f"{exc}; {manual_route(source.url, dest)}") from None
     expected = _expected(source, remote)
@@ -135,6 +152,7 @@ def adopt(source: Source, dest: Path, expected: Expected, options: FetchOptions)
         log.warning("%s: adopting %s unchecked: the catalog gives no size or checksum", source.name, dest)
     part_path(dest).unlink(missing_ok=True)  # a stale partial download is no longer needed
     validator_path(dest).unlink(missing_ok=True)
+    segments.remove(dest)
     return Fetched(source.name, dest, size, "adopted", digest)
 
 

@@ -17,6 +17,7 @@ failed has a ``NotRun`` (``NeedFailed``, ``NeedsCycle``). ``failure_text`` is ho
 
 from __future__ import annotations
 
+import concurrent.futures  # its process pool (and multiprocessing) imported on first use, by runs that use it
 import contextlib
 import errno
 import functools
@@ -26,7 +27,7 @@ import random
 import signal
 import threading
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Generic, Literal, TypeVar
 
@@ -273,7 +274,7 @@ def _portable(exc: BaseException) -> BaseException:
 
 def _executor(jobs: int, pool: Literal["thread", "process"]) -> Executor:
     if pool == "process":
-        return ProcessPoolExecutor(max_workers=jobs, initializer=_quiet_worker)
+        return concurrent.futures.ProcessPoolExecutor(max_workers=jobs, initializer=_quiet_worker)
     return ThreadPoolExecutor(max_workers=jobs)
 
 
@@ -438,14 +439,14 @@ def _wind_down(ex: Executor, stop: BaseException) -> None:
     in_main = threading.current_thread() is threading.main_thread()
     if in_main:
         CANCEL.cancel(getattr(stop, "signum", signal.SIGINT))
-    if isinstance(ex, ProcessPoolExecutor):
+    if isinstance(ex, concurrent.futures.ProcessPoolExecutor):
         _terminate_workers(ex)  # they cannot see this process's token
     ex.shutdown(wait=True, cancel_futures=True)
     if in_main:
         CANCEL.clear()
 
 
-def _terminate_workers(ex: ProcessPoolExecutor) -> None:
+def _terminate_workers(ex: concurrent.futures.ProcessPoolExecutor) -> None:
     # the executor has no public way to stop running work before Python 3.14 (terminate_workers)
     processes = getattr(ex, "_processes", None) or {}
     for proc in list(processes.values()):

@@ -1,8 +1,15 @@
 """Fix-ups of the laid-out data: folder aliases the mix and the training scripts expect, and the pretraining
 JSON with full image paths. A stage: imports the foundation only, never another stage."""
 
-from llavamix.mix.add_path import AddPath, write_add_path
-from llavamix.mix.aliases import Alias, make_alias
-from llavamix.mix.spellings import fix_spellings, needed_folders
+from typing import TYPE_CHECKING
 
 __all__ = ["AddPath", "Alias", "fix_spellings", "make_alias", "needed_folders", "write_add_path"]
+
+if TYPE_CHECKING:
+    from llavamix.mix.add_path import AddPath, write_add_path
+    from llavamix.mix.aliases import Alias, make_alias
+    from llavamix.mix.spellings import fix_spellings, needed_folders
+else:  # each name above is imported on first use, so importing the package costs nothing
+    from llavamix.foundation.lazy import lazy_exports
+
+    __getattr__, __dir__ = lazy_exports(__name__)

@@ -7,7 +7,14 @@ reading each shard's records and images (``samples``), running the shard writes 
 catalog and the foundation only.
 """
 
-from llavamix.pack.options import PackOptions, ShardSize
-from llavamix.pack.run import PackReport, pack_mix
+from typing import TYPE_CHECKING
 
 __all__ = ["PackOptions", "PackReport", "ShardSize", "pack_mix"]
+
+if TYPE_CHECKING:
+    from llavamix.pack.options import PackOptions, ShardSize
+    from llavamix.pack.run import PackReport, pack_mix
+else:  # each name above is imported on first use, so importing the package costs nothing
+    from llavamix.foundation.lazy import lazy_exports
+
+    __getattr__, __dir__ = lazy_exports(__name__)

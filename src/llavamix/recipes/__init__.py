@@ -6,7 +6,14 @@ may skip it. This is a composition layer: it may import the stages it composes (
 the foundation; ``prepare`` runs it, and no stage imports it.
 """
 
-from llavamix.recipes.base import Context, Recipe
-from llavamix.recipes.table import RECIPES, is_done, recipe_for, run_fetch, run_lay_out
+from typing import TYPE_CHECKING
 
-__all__ = ["RECIPES", "Context", "Recipe", "is_done", "recipe_for", "run_fetch", "run_lay_out"]
+__all__ = ["RECIPES", "Context", "Recipe", "is_done", "is_fetched", "recipe_for", "run_fetch", "run_lay_out"]
+
+if TYPE_CHECKING:
+    from llavamix.recipes.base import Context, Recipe
+    from llavamix.recipes.table import RECIPES, is_done, is_fetched, recipe_for, run_fetch, run_lay_out
+else:  # each name above is imported on first use, so importing the package costs nothing
+    from llavamix.foundation.lazy import lazy_exports
+
+    __getattr__, __dir__ = lazy_exports(__name__)

@@ -46,4 +46,8 @@ def crawled(source: Source, ctx: Context) -> bool:
     return laid_out(source, ctx)
 
 
-RECIPE = Recipe(kinds.OCRVQA, extract.take_stock, fetch=fetch_and_crawl, is_done=crawled)
+def never(source: Source, ctx: Context) -> bool:
+    return False  # the crawl runs on every fetch: only it knows which images are still missing
+
+
+RECIPE = Recipe(kinds.OCRVQA, extract.take_stock, fetch=fetch_and_crawl, is_done=crawled, is_fetched=never)

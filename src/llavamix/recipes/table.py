@@ -1,5 +1,5 @@
-"""The one table that wires each kind of the catalog's registry to its recipe, and the three calls a run makes
-through it: fetch a source, lay it out, tell whether it is done."""
+"""The one table that wires each kind of the catalog's registry to its recipe, and the calls a run makes through
+it: fetch a source, lay it out, tell whether it is done or has nothing left to fetch."""
 
 from __future__ import annotations
 
@@ -32,3 +32,8 @@ def run_lay_out(source: Source, download: Path, ctx: Context) -> extract.Extract
 
 def is_done(source: Source, ctx: Context) -> bool:
     return recipe_for(source).is_done(source, ctx)
+
+
+def is_fetched(source: Source, ctx: Context) -> bool:
+    """Fetching ``source`` would transfer nothing: its download is there, verified."""
+    return recipe_for(source).is_fetched(source, ctx)

@@ -2,8 +2,15 @@
 
 A stage: imports the catalog (for the default image prefixes) and the foundation only, never another stage."""
 
-from llavamix.stats.compute import StatsOptions, compute_stats
-from llavamix.stats.html import write_html
-from llavamix.stats.report import SourceStats, StatsReport
+from typing import TYPE_CHECKING
 
 __all__ = ["SourceStats", "StatsOptions", "StatsReport", "compute_stats", "write_html"]
+
+if TYPE_CHECKING:
+    from llavamix.stats.compute import StatsOptions, compute_stats
+    from llavamix.stats.html import write_html
+    from llavamix.stats.report import SourceStats, StatsReport
+else:  # each name above is imported on first use, so importing the package costs nothing
+    from llavamix.foundation.lazy import lazy_exports
+
+    __getattr__, __dir__ = lazy_exports(__name__)

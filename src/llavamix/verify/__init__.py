@@ -3,14 +3,7 @@
 The rules and reason codes themselves are the foundation's (``records``), so pack applies the same ones. A stage:
 imports the catalog and the foundation only, never another stage."""
 
-from llavamix.foundation.records.problem import Problem
-from llavamix.foundation.records.reasons import ERRORS, REASONS, WARNINGS, is_error
-from llavamix.foundation.records.rules import Finding, check_record
-from llavamix.verify.clean import write_clean
-from llavamix.verify.html import write_html
-from llavamix.verify.images import DEFAULT_MAX_PIXELS, DEFAULT_TINY, ImageCheck, inspect_image
-from llavamix.verify.report import SourceCount, VerifyReport
-from llavamix.verify.run import VerifyOptions, verify_mix
+from typing import TYPE_CHECKING
 
 __all__ = [
     "DEFAULT_MAX_PIXELS",
@@ -31,3 +24,17 @@ __all__ = [
     "write_clean",
     "write_html",
 ]
+
+if TYPE_CHECKING:
+    from llavamix.foundation.records.problem import Problem
+    from llavamix.foundation.records.reasons import ERRORS, REASONS, WARNINGS, is_error
+    from llavamix.foundation.records.rules import Finding, check_record
+    from llavamix.verify.clean import write_clean
+    from llavamix.verify.html import write_html
+    from llavamix.verify.images import DEFAULT_MAX_PIXELS, DEFAULT_TINY, ImageCheck, inspect_image
+    from llavamix.verify.report import SourceCount, VerifyReport
+    from llavamix.verify.run import VerifyOptions, verify_mix
+else:  # each name above is imported on first use, so importing the package costs nothing
+    from llavamix.foundation.lazy import lazy_exports
+
+    __getattr__, __dir__ = lazy_exports(__name__)
