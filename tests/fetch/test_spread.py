@@ -147,7 +147,8 @@ def test_a_silent_segment_is_taken_over_and_its_answer_cut(server, layout):
 def test_a_file_changing_midway_starts_over_and_never_mixes(server, layout):
     old, new = big(0), big(1)
     src = source("a", server.add("/a.zip", old), old, checksum=None)  # same size: only the ETag tells them apart
-    hold = Fault(hold_after=64 * 1024, repeat=True)  # every answer waits, so the change lands mid-download
+    # every answer stops after its first 64 KiB until the change is made: it lands mid-download
+    hold = Fault(hold_after=64 * 1024, trickle=0.001, trickle_chunk=64 * 1024, repeat=True)
     server.fault("/a.zip", hold)
     thread, errors = in_background(lambda: fetch_source(src, layout, replace(FAST, split=SMALL)))
     try:

@@ -8,21 +8,6 @@ temporary name and writes a marker last. Imports the catalog and the foundation 
 
 from typing import TYPE_CHECKING
 
-__all__ = [
-    "Claims",
-    "ExtractOptions",
-    "Extracted",
-    "Step",
-    "extract_sam",
-    "extract_source",
-    "extract_vqa_collection",
-    "is_extracted",
-    "lay_out_archive",
-    "place_file",
-    "read_extracted",
-    "take_stock",
-]
-
 if TYPE_CHECKING:
     from llavamix.extract.claims import Claims
     from llavamix.extract.crawled import take_stock
@@ -35,4 +20,4 @@ if TYPE_CHECKING:
 else:  # each name above is imported on first use, so importing the package costs nothing
     from llavamix.foundation.lazy import lazy_exports
 
-    __getattr__, __dir__ = lazy_exports(__name__)
+    __getattr__, __dir__, __all__ = lazy_exports(__name__)

@@ -5,24 +5,6 @@ A stage: imports the catalog and the foundation only, never another stage."""
 
 from typing import TYPE_CHECKING
 
-__all__ = [
-    "CrawlJob",
-    "CrawlOptions",
-    "CrawlReport",
-    "FetchOne",
-    "FetchOptions",
-    "FetchReport",
-    "Fetched",
-    "HostLimiter",
-    "Pace",
-    "Split",
-    "check_url",
-    "crawl_ocrvqa",
-    "fetch_source",
-    "fetch_sources",
-    "is_fetched",
-]
-
 if TYPE_CHECKING:
     from llavamix.fetch.limiter import HostLimiter
     from llavamix.fetch.ocrvqa import CrawlJob, crawl_ocrvqa
@@ -31,4 +13,4 @@ if TYPE_CHECKING:
 else:  # each name above is imported on first use, so importing the package costs nothing
     from llavamix.foundation.lazy import lazy_exports
 
-    __getattr__, __dir__ = lazy_exports(__name__)
+    __getattr__, __dir__, __all__ = lazy_exports(__name__)

@@ -15,9 +15,10 @@ from pathlib import Path
 from typing import Any
 
 
-def lazy_exports(package: str) -> tuple[Callable[[str], Any], Callable[[], list[str]]]:
-    """The ``__getattr__`` and ``__dir__`` of ``package`` (called from its ``__init__``): each name its
-    ``if TYPE_CHECKING:`` block imports is imported from there the first time it is asked for."""
+def lazy_exports(package: str) -> tuple[Callable[[str], Any], Callable[[], list[str]], list[str]]:
+    """The ``__getattr__``, ``__dir__`` and ``__all__`` of ``package`` (called from its ``__init__``): each name its
+    ``if TYPE_CHECKING:`` block imports is imported from there the first time it is asked for, and those names are
+    the package's public ones (listed once, in that block)."""
     module = sys.modules[package]
     home = checked_imports(Path(str(module.__file__)).read_text(encoding="utf-8"))
 
@@ -35,7 +36,7 @@ def lazy_exports(package: str) -> tuple[Callable[[str], Any], Callable[[], list[
     def __dir__() -> list[str]:
         return sorted({*vars(module), *home})
 
-    return __getattr__, __dir__
+    return __getattr__, __dir__, sorted(home)
 
 
 def checked_imports(source: str) -> dict[str, str]:

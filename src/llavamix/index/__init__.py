@@ -7,11 +7,9 @@ it without importing this stage. Imports the foundation (formats, records, io, t
 
 from typing import TYPE_CHECKING
 
-__all__ = ["IndexOptions", "IndexReport", "build_index"]
-
 if TYPE_CHECKING:
     from llavamix.index.build import IndexOptions, IndexReport, build_index
 else:  # each name above is imported on first use, so importing the package costs nothing
     from llavamix.foundation.lazy import lazy_exports
 
-    __getattr__, __dir__ = lazy_exports(__name__)
+    __getattr__, __dir__, __all__ = lazy_exports(__name__)

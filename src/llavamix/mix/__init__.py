@@ -3,8 +3,6 @@ JSON with full image paths. A stage: imports the foundation only, never another 
 
 from typing import TYPE_CHECKING
 
-__all__ = ["AddPath", "Alias", "fix_spellings", "make_alias", "needed_folders", "write_add_path"]
-
 if TYPE_CHECKING:
     from llavamix.mix.add_path import AddPath, write_add_path
     from llavamix.mix.aliases import Alias, make_alias
@@ -12,4 +10,4 @@ if TYPE_CHECKING:
 else:  # each name above is imported on first use, so importing the package costs nothing
     from llavamix.foundation.lazy import lazy_exports
 
-    __getattr__, __dir__ = lazy_exports(__name__)
+    __getattr__, __dir__, __all__ = lazy_exports(__name__)

@@ -9,12 +9,10 @@ catalog and the foundation only.
 
 from typing import TYPE_CHECKING
 
-__all__ = ["PackOptions", "PackReport", "ShardSize", "pack_mix"]
-
 if TYPE_CHECKING:
     from llavamix.pack.options import PackOptions, ShardSize
     from llavamix.pack.run import PackReport, pack_mix
 else:  # each name above is imported on first use, so importing the package costs nothing
     from llavamix.foundation.lazy import lazy_exports
 
-    __getattr__, __dir__ = lazy_exports(__name__)
+    __getattr__, __dir__, __all__ = lazy_exports(__name__)

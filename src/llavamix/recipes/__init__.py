@@ -8,12 +8,10 @@ the foundation; ``prepare`` runs it, and no stage imports it.
 
 from typing import TYPE_CHECKING
 
-__all__ = ["RECIPES", "Context", "Recipe", "is_done", "is_fetched", "recipe_for", "run_fetch", "run_lay_out"]
-
 if TYPE_CHECKING:
     from llavamix.recipes.base import Context, Recipe
     from llavamix.recipes.table import RECIPES, is_done, is_fetched, recipe_for, run_fetch, run_lay_out
 else:  # each name above is imported on first use, so importing the package costs nothing
     from llavamix.foundation.lazy import lazy_exports
 
-    __getattr__, __dir__ = lazy_exports(__name__)
+    __getattr__, __dir__, __all__ = lazy_exports(__name__)

@@ -4,8 +4,6 @@ A stage: imports the catalog (for the default image prefixes) and the foundation
 
 from typing import TYPE_CHECKING
 
-__all__ = ["SourceStats", "StatsOptions", "StatsReport", "compute_stats", "write_html"]
-
 if TYPE_CHECKING:
     from llavamix.stats.compute import StatsOptions, compute_stats
     from llavamix.stats.html import write_html
@@ -13,4 +11,4 @@ if TYPE_CHECKING:
 else:  # each name above is imported on first use, so importing the package costs nothing
     from llavamix.foundation.lazy import lazy_exports
 
-    __getattr__, __dir__ = lazy_exports(__name__)
+    __getattr__, __dir__, __all__ = lazy_exports(__name__)

@@ -5,26 +5,6 @@ imports the catalog and the foundation only, never another stage."""
 
 from typing import TYPE_CHECKING
 
-__all__ = [
-    "DEFAULT_MAX_PIXELS",
-    "DEFAULT_TINY",
-    "ERRORS",
-    "REASONS",
-    "WARNINGS",
-    "Finding",
-    "ImageCheck",
-    "Problem",
-    "SourceCount",
-    "VerifyOptions",
-    "VerifyReport",
-    "check_record",
-    "inspect_image",
-    "is_error",
-    "verify_mix",
-    "write_clean",
-    "write_html",
-]
-
 if TYPE_CHECKING:
     from llavamix.foundation.records.problem import Problem
     from llavamix.foundation.records.reasons import ERRORS, REASONS, WARNINGS, is_error
@@ -37,4 +17,4 @@ if TYPE_CHECKING:
 else:  # each name above is imported on first use, so importing the package costs nothing
     from llavamix.foundation.lazy import lazy_exports
 
-    __getattr__, __dir__ = lazy_exports(__name__)
+    __getattr__, __dir__, __all__ = lazy_exports(__name__)
