@@ -11,16 +11,7 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 
 from llavamix.foundation.extras import require
-from llavamix.foundation.formats.index.schema import (
-    HAS_IMAGE,
-    ID_INT,
-    ID_STR,
-    IMAGE,
-    LENGTHS,
-    MODALITY_LENGTHS,
-    RAW,
-    index_schema,
-)
+from llavamix.foundation.formats.index import schema as col  # the column names, by name
 from llavamix.foundation.io import atomic_writer
 from llavamix.foundation.records.lengths import sample_lengths
 
@@ -52,8 +43,8 @@ class IndexColumns:
         self.modality_lengths.append(modality)
 
     def by_name(self) -> dict[str, list[Any]]:
-        return {ID_INT: self.id_int, ID_STR: self.id_str, HAS_IMAGE: self.has_image, IMAGE: self.image,
-                LENGTHS: self.lengths, MODALITY_LENGTHS: self.modality_lengths}  # fmt: skip
+        return {col.ID_INT: self.id_int, col.ID_STR: self.id_str, col.HAS_IMAGE: self.has_image, col.IMAGE: self.image,
+                col.LENGTHS: self.lengths, col.MODALITY_LENGTHS: self.modality_lengths}  # fmt: skip
 
 
 def _is_int64(value: Any) -> bool:
@@ -64,10 +55,10 @@ def _is_int64(value: Any) -> bool:
 def record_batch(raws: Sequence[bytes | msgspec.Raw], columns: IndexColumns) -> pa.RecordBatch:
     """One batch of the index: ``raws`` (the records' exact bytes) beside their derived ``columns``."""
     pa = require("pyarrow")
-    schema = index_schema()
-    values: dict[str, Any] = {RAW: _binary(raws), **columns.by_name()}
+    schema = col.index_schema()
+    values: dict[str, Any] = {col.RAW: _binary(raws), **columns.by_name()}
     # every column by its name and the schema's type: a column the schema adds is a KeyError here, not a shift
-    arrays = [values[f.name] if f.name == RAW else pa.array(values[f.name], f.type) for f in schema]
+    arrays = [values[f.name] if f.name == col.RAW else pa.array(values[f.name], f.type) for f in schema]
     return pa.RecordBatch.from_arrays(arrays, schema=schema)
 
 
@@ -95,5 +86,5 @@ class IndexWriter:
 def open_writer(out: Path, metadata: Mapping[str, str]) -> Iterator[IndexWriter]:
     """Write an index to ``out`` through ``out.part``, renamed only once complete; ``metadata`` joins the schema's."""
     ipc = require("pyarrow.ipc")
-    with atomic_writer(out) as fh, ipc.new_file(fh, index_schema(dict(metadata))) as writer:
+    with atomic_writer(out) as fh, ipc.new_file(fh, col.index_schema(dict(metadata))) as writer:
         yield IndexWriter(writer)
