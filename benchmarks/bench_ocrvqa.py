@@ -15,20 +15,17 @@ import argparse
 import io
 import json
 import os
-import subprocess
-import sys
 import tempfile
 import time
 import urllib.request
 from pathlib import Path
 
+import loopback  # benchmarks/loopback.py, beside this script
 from PIL import Image
 
 from llavamix.catalog import Source
 from llavamix.fetch import FetchOptions, fetch_source
 from llavamix.foundation.layout import Layout
-
-REPO = Path(__file__).resolve().parent.parent
 
 
 def make_images(folder: Path, count: int) -> None:
@@ -41,17 +38,6 @@ def make_images(folder: Path, count: int) -> None:
         buf = io.BytesIO()
         img.save(buf, "JPEG", quality=85)
         (folder / f"{i:010d}.jpg").write_bytes(buf.getvalue())
-
-
-def start_server(root: Path, latency: float) -> tuple[subprocess.Popen[str], str]:
-    """The tests' loopback server in its own process (it must not share the crawler's GIL)."""
-    cmd = [sys.executable, str(REPO / "tests" / "httpserver.py"), "--root", str(root), "--latency", str(latency)]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
-    base = proc.stdout.readline().strip() if proc.stdout else ""
-    if not base.startswith("http://"):
-        proc.kill()
-        raise SystemExit("the loopback server did not start")
-    return proc, base
 
 
 def official_loop(index: dict[str, dict[str, str]], out: Path) -> float:
@@ -84,7 +70,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench_ocrvqa_") as tmp:
         work = Path(tmp)
         make_images(work / "served" / "images", count)
-        server, base = start_server(work / "served", args.latency)
+        server, base = loopback.start_server("--root", str(work / "served"), "--latency", str(args.latency))
         try:
             index = {f"{i:010d}": {"imageURL": f"{base}/images/{i:010d}.jpg", "title": "t"} for i in range(count)}
             dataset = work / "dataset.json"

@@ -24,6 +24,8 @@ import time
 import zipfile
 from pathlib import Path
 
+import loopback  # benchmarks/loopback.py, beside this script
+
 REPO = Path(__file__).resolve().parent.parent
 MB = 1_000_000
 MEMBER = 100 * 1000  # bytes of one member: an image's size (COCO averages 160 KB, the 558K images 50 KB)
@@ -72,16 +74,6 @@ def serve(root: Path, rate: float) -> None:
         server.fault(f"/{file.name}", Fault(trickle=STEP / rate, trickle_chunk=STEP, repeat=True))
     print(server.base, flush=True)
     server.httpd.serve_forever()
-
-
-def start_server(root: Path, rate: float) -> tuple[subprocess.Popen[str], str]:
-    cmd = [sys.executable, __file__, "--serve", str(root), "--rate", str(rate)]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
-    base = proc.stdout.readline().strip() if proc.stdout else ""
-    if not base.startswith("http://"):
-        proc.kill()
-        raise SystemExit("the loopback server did not start")
-    return proc, base
 
 
 def llavamix(*args: str | Path) -> str:
@@ -133,7 +125,8 @@ def main() -> None:
         work = Path(tmp)
         (work / "served").mkdir()
         archives = make_archives(work / "served", sizes)
-        server, base = start_server(work / "served", rate)
+        served = ("--serve", str(work / "served"), "--rate", str(rate))
+        server, base = loopback.start_server(*served, script=Path(__file__))
         try:
             catalog = work / "catalog.toml"
             write_catalog(catalog, base, archives)

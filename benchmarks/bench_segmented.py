@@ -24,7 +24,8 @@ import tempfile
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
+import loopback  # benchmarks/loopback.py, beside this script
+
 MB = 1_000_000
 TIMEOUT = 300  # seconds any one contender may take
 
@@ -38,16 +39,6 @@ def make_file(path: Path, size: int) -> str:
             fh.write(block)
             md5.update(block)
     return md5.hexdigest()
-
-
-def start_server(root: Path, rate: float) -> tuple[subprocess.Popen[str], str]:
-    cmd = [sys.executable, str(REPO / "tests" / "httpserver.py"), "--root", str(root), "--rate", str(rate)]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
-    base = proc.stdout.readline().strip() if proc.stdout else ""
-    if not base.startswith("http://"):
-        proc.kill()
-        raise SystemExit("the loopback server did not start")
-    return proc, base
 
 
 def timed(*commands: list[str], env: dict[str, str] | None = None) -> float:
@@ -129,7 +120,7 @@ def main() -> None:
         work = Path(tmp)
         (work / "served").mkdir()
         md5 = make_file(work / "served" / "big.bin", size)
-        server, base = start_server(work / "served", rate)
+        server, base = loopback.start_server("--root", str(work / "served"), "--rate", str(rate))
         try:
             best = bench(f"{base}/big.bin", size, md5, work, args.repeat, not args.no_curl)
         finally:
