@@ -17,7 +17,7 @@ from llavamix.fetch.part import validator_path
 from llavamix.fetch.remote import Expected, Refused, Remote
 from llavamix.foundation.errors import ChecksumError, FetchError
 from llavamix.foundation.formats.markers import Downloaded, read_marker, write_marker
-from llavamix.foundation.io import CHUNK, ensure_writable, new_hasher, part_path
+from llavamix.foundation.io import ensure_writable, new_hasher, part_path, update_from_file
 from llavamix.foundation.layout import Layout
 from llavamix.foundation.tasks import CANCEL, run_tasks
 
@@ -160,11 +160,8 @@ def _hash_with_progress(path: Path, algo: str, key: str, options: FetchOptions) 
     h = new_hasher(algo)
     options.progress.start(key, path.stat().st_size, "B")
     try:
-        with open(path, "rb") as fh:
-            while chunk := fh.read(CHUNK):
-                CANCEL.check()  # hashing a hand-placed 30 GB file must not hold up Ctrl-C
-                h.update(chunk)
-                options.progress.advance(key, len(chunk))
+        # Ctrl-C must not wait for a hand-placed 30 GB file to be hashed
+        update_from_file(h, path, check=CANCEL.check, hashed=lambda n: options.progress.advance(key, n))
     finally:
         options.progress.finish(key)
     return h.hexdigest()

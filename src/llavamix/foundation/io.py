@@ -173,9 +173,10 @@ def update_from_file(
     stop: int | None = None,
     start: int = 0,
     check: Callable[[], None] | None = None,
+    hashed: Callable[[int], None] | None = None,
 ) -> None:
     """Feed bytes ``[start, stop)`` of ``path`` into hasher ``h``; ``check`` runs before each chunk (a stop request
-    raises there, so hashing a 30 GB file does not hold up Ctrl-C)."""
+    raises there, so hashing a 30 GB file does not hold up Ctrl-C), ``hashed`` after it with its length (progress)."""
     with open(path, "rb") as fh:
         fh.seek(start)
         remaining = None if stop is None else stop - start
@@ -187,6 +188,8 @@ def update_from_file(
             if not chunk:
                 break
             h.update(chunk)
+            if hashed is not None:
+                hashed(len(chunk))
             if remaining is not None:
                 remaining -= len(chunk)
 
