@@ -375,6 +375,9 @@ class _PhaseProgress(Progress):
         if self.phase == "download":
             self.run.downloaded(key, n)
 
+    def detail(self, key: str, text: str) -> None:
+        self.run.bars.detail(f"{self.phase} {key}", text)
+
     def finish(self, key: str) -> None:
         self.run.bars.finish(f"{self.phase} {key}")
 

@@ -49,6 +49,9 @@ class RecordingProgress(Progress):
     def advance(self, key: str, n: int) -> None:
         self.calls.append(("advance", key, n))
 
+    def detail(self, key: str, text: str) -> None:
+        self.calls.append(("detail", key, text))
+
     def finish(self, key: str) -> None:
         self.calls.append(("finish", key, None))
 

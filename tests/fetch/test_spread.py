@@ -20,7 +20,7 @@ from llavamix.fetch.segments import Segment, SegmentMap, load, map_path
 from llavamix.foundation.errors import ChecksumError
 from llavamix.foundation.io import part_path
 from llavamix.foundation.tasks import CANCEL, Cancelled
-from tests.fetch.conftest import FAST, leftovers, payload, source
+from tests.fetch.conftest import FAST, RecordingProgress, leftovers, payload, source
 from tests.httpserver import Fault, LoopbackServer, Seen
 
 SIZE = 8 * MiB  # eight pieces of 1 MiB (the smallest segment) with the default split
@@ -94,6 +94,17 @@ def test_the_total_cap_holds_across_files(server, layout):
     report = fetch_sources(sources, layout, replace(FAST, jobs=3, max_connections=3, split=SMALL))
     assert report.ok, report.failed
     assert server.max_active_all == 3
+
+
+def test_the_bar_tells_the_connections_in_use(server, layout):
+    src = source("a", server.add("/a.zip", big()), big())
+    server.rate = 4 * MiB
+    server.gather(3, timeout=30)
+    shown = RecordingProgress()
+    fetch_source(src, layout, replace(FAST, connections=3, progress=shown))
+    told = [text for op, key, text in shown.calls if op == "detail" and key == "a"]
+    assert max(told, key=lambda t: int(str(t).split()[0])) == f"{server.max_active_all} conn" == "3 conn"
+    assert told[-1] == "0 conn"
 
 
 def test_one_connection_when_told(server, layout):

@@ -7,6 +7,7 @@ import threading
 from collections.abc import Iterator
 
 import rich.progress
+from rich.console import Console
 from rich.text import Text
 
 from llavamix.cli.render import err_console
@@ -26,7 +27,7 @@ class RichProgress(Progress):
         with self.lock:
             task = self.tasks.get(key)
             if task is None:
-                self.tasks[key] = self.bars.add_task(key, total=total, completed=completed, unit=unit)
+                self.tasks[key] = self.bars.add_task(key, total=total, completed=completed, unit=unit, detail="")
             else:
                 self.bars.update(task, total=total, completed=completed, unit=unit)
 
@@ -34,6 +35,11 @@ class RichProgress(Progress):
         task = self.tasks.get(key)
         if task is not None:
             self.bars.advance(task, n)
+
+    def detail(self, key: str, text: str) -> None:
+        task = self.tasks.get(key)
+        if task is not None:
+            self.bars.update(task, detail=text)
 
     def finish(self, key: str) -> None:
         with self.lock:
@@ -57,15 +63,16 @@ class AmountColumn(rich.progress.ProgressColumn):
         return Text.assemble(self.count.render(task), f" {unit}")
 
 
-def progress_bars() -> rich.progress.Progress:
+def progress_bars(console: Console = err_console) -> rich.progress.Progress:
     return rich.progress.Progress(
         rich.progress.TextColumn("{task.description:<28}"),
         rich.progress.BarColumn(),
         AmountColumn(),
         rich.progress.TimeRemainingColumn(),
-        console=err_console,
+        rich.progress.TextColumn("{task.fields[detail]}"),
+        console=console,
         transient=True,
-        disable=not err_console.is_terminal,
+        disable=not console.is_terminal,
     )
 
 

@@ -66,9 +66,7 @@ def parse_shard_size(text: str) -> pack_stage.ShardSize:
 )
 @click.option("--name", default=None, help="Shard name prefix [default: the mix file's stem].")
 @jobs_option(4, "Shards written in parallel.")
-@click.option(
-    "--on-error", type=click.Choice(["fail", "skip"]), default="fail", show_default=True, help=ON_ERROR_HELP
-)
+@click.option("--on-error", type=click.Choice(["fail", "skip"]), default="fail", show_default=True, help=ON_ERROR_HELP)
 @handle_errors
 def pack_cmd(
     mix: Path,

@@ -223,7 +223,7 @@ class _Run:
             raise Narrow("this remote cannot be read by ranges")
         self.check_space(part.map.total, part.map.written)
         self.start_progress(part.map.total, part.map.written)
-        how = Spreading(self.spans, self.options, self.limiter, self.pause, self.advance)
+        how = Spreading(self.spans, self.options, self.limiter, self.pause, self.advance, self.connections)
         try:
             Spread(part, how).run(first, slot)
         except Refused as exc:
@@ -234,6 +234,9 @@ class _Run:
     def advance(self, n: int) -> None:
         self.options.progress.advance(self.key, n)
         self.shown += n
+
+    def connections(self, n: int) -> None:
+        self.options.progress.detail(self.key, f"{n} conn")
 
     def pause(self, exc: Transient, failures: int) -> None:
         if failures > self.options.retries:

@@ -49,6 +49,7 @@ class Spreading:
     limiter: HostLimiter
     pause: Callable[[Transient, int], None]  # waits before the n-th retry; raises once retries are used up
     on_bytes: Callable[[int], None]  # bytes written (for the progress bar)
+    on_connections: Callable[[int], None] = lambda n: None  # connections with an answer coming in, when it changes
 
 
 def piece_size(total: int, options: FetchOptions) -> int:
@@ -224,6 +225,7 @@ class Spread:
         with self.cond:
             self.hang_ups[me] = body.hang_up
             self.receiving += 1
+            self.how.on_connections(self.receiving)
         try:
             for chunk in body.chunks:
                 CANCEL.check()
@@ -235,6 +237,7 @@ class Spread:
             with self.cond:
                 self.hang_ups.pop(me, None)
                 self.receiving -= 1
+                self.how.on_connections(self.receiving)
         if seg.left and not self.over.is_set():
             raise Transient(f"the answer ended {human_bytes(seg.left)} before the end of its segment")
 

@@ -477,6 +477,9 @@ class Progress:
     def advance(self, key: str, n: int) -> None:
         """``n`` more units of ``key`` are done."""
 
+    def detail(self, key: str, text: str) -> None:
+        """A short word on how ``key`` runs now (a download's connections in use), shown beside its bar."""
+
     def finish(self, key: str) -> None:
         """Work ``key`` is over (successfully or not)."""
 

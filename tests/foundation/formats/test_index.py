@@ -18,6 +18,7 @@ from tests.mixdata import records, reference_lengths, write_mix
 
 pytest.importorskip("pyarrow")
 
+
 @pytest.fixture
 def index(tmp_path: Path) -> Path:
     mix = write_mix(tmp_path / "mix.json")
