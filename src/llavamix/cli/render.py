@@ -111,7 +111,7 @@ def render_prepare(report: prepare_mod.PrepareReport) -> None:
     for res in report.sources:
         ext = res.extracted
         files = f"{ext.files:,}" if ext else "-"
-        where = ", ".join(ext.roots) if ext else "-"
+        where = _landed_cell(ext.roots) if ext else "-"
         table.add_row(res.name, labels[res.status], _download_cell(res), _seconds_cell(res, "extract"), files, where)
     console.print(table)
     if any(res.seconds for res in report.sources):
@@ -129,6 +129,13 @@ def render_prepare(report: prepare_mod.PrepareReport) -> None:
         render_crawl(crawl, report.root)
     if report.verify is not None:
         render_verify(report.verify)
+
+
+def _landed_cell(roots: list[str], shown: int = 3) -> str:
+    """The folders a source landed in; a long list (an archive of numbered folders) as its first and last."""
+    if len(roots) <= shown:
+        return ", ".join(roots)
+    return f"{roots[0]} … {roots[-1]} ({len(roots):,} folders)"
 
 
 def _download_cell(res: prepare_mod.SourceResult) -> str:

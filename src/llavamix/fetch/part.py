@@ -22,6 +22,31 @@ QUEUE_CHUNKS = 64  # chunks waiting to be hashed; bounds the memory a slow hash 
 FLUSH_EVERY = 16 << 20  # bytes of a spread part's start read back for its digest before they are sent to disk
 
 
+def start_writeback(fd: int, offset: int, length: int) -> None:
+    """Start writing a range's dirty pages to disk without waiting for it: on Linux, DONTNEED starts their
+    writeback (and lets the clean ones go: a download's bytes are not read again from the cache), so the final
+    fsync has little left to wait for."""
+    if hasattr(os, "posix_fadvise"):
+        with contextlib.suppress(OSError):  # advice only: the final fsync makes the file durable anyway
+            os.posix_fadvise(fd, offset, length, os.POSIX_FADV_DONTNEED)
+
+
+class Writeback:
+    """Hands a growing file's start to the disk every FLUSH_EVERY bytes (``upto``); thread-safe."""
+
+    def __init__(self, fd: int, start: int) -> None:
+        self._fd, self._sent = fd, start
+        self._lock = threading.Lock()
+
+    def upto(self, end: int) -> None:
+        with self._lock:
+            start = self._sent
+            if end - start < FLUSH_EVERY:
+                return
+            self._sent = end
+        start_writeback(self._fd, start, end - start)
+
+
 class BackgroundHash:
     """A hashlib object fed on a worker thread, so hashing overlaps with receiving and writing (hashlib drops the
     GIL on large updates); md5 alone is slower than a fast link."""
@@ -62,8 +87,9 @@ class PartFile:
         self.path = part_path(dest)
         self.algo = algo
         dest.parent.mkdir(parents=True, exist_ok=True)
-        self._fh = open(self.path, "ab")  # noqa: SIM115 (kept open across writes; close() ends it)
+        self._fh = open(self.path, "ab", buffering=0)  # noqa: SIM115 (kept open across writes; close() ends it)
         self.size = self._fh.tell()
+        self._writeback = Writeback(self._fh.fileno(), self.size)
         self.resumed = self.size > 0
         self._hash = self._new_hash(hashed)
         meta = validator_path(dest)
@@ -86,10 +112,13 @@ class PartFile:
         return self._hash.h, self.size
 
     def write(self, chunk: bytes) -> None:
-        self._fh.write(chunk)
+        view = memoryview(chunk)
+        while view:  # unbuffered: a short write is possible
+            view = view[self._fh.write(view) :]
         if self._hash is not None:
             self._hash.update(chunk)
         self.size += len(chunk)
+        self._writeback.upto(self.size)
 
     def remember(self, validator: str | None) -> None:
         """Keep the validator of the bytes being written (only meaningful for a part started from zero)."""
@@ -105,6 +134,7 @@ class PartFile:
         self._fh.truncate(0)
         self._fh.seek(0)
         self.size = 0
+        self._writeback = Writeback(self._fh.fileno(), 0)
         if self._hash is not None:
             self._hash.close()
         self._hash = self._new_hash()
@@ -168,16 +198,9 @@ class PrefixHash:
             with self._cond:
                 self.hashed = at + len(data)
                 self._cond.notify_all()
-            if self.hashed - self._flushed >= FLUSH_EVERY:
-                self._flush()
-
-    def _flush(self) -> None:
-        """Start writing the hashed bytes to disk: on Linux, DONTNEED starts the writeback of a range's dirty pages
-        without waiting for it (and lets the clean ones go: the file's bytes are not read again here)."""
-        if hasattr(os, "posix_fadvise"):
-            with contextlib.suppress(OSError):  # advice only: the final fsync makes the file durable anyway
-                os.posix_fadvise(self._fd, self._flushed, self.hashed - self._flushed, os.POSIX_FADV_DONTNEED)
-        self._flushed = self.hashed
+            if self.hashed - self._flushed >= FLUSH_EVERY:  # read back: its pages can go to disk now
+                start_writeback(self._fd, self._flushed, self.hashed - self._flushed)
+                self._flushed = self.hashed
 
     def _next(self) -> tuple[int, int] | None:
         with self._cond:
@@ -215,6 +238,7 @@ class SpreadPart:
         self.resumed = smap.written > 0
         start = hashed if hashed is not None and hashed[1] <= smap.frontier else None
         self._hash = PrefixHash(self._fd, start or (new_hasher(algo), 0)) if algo else None
+        self._writeback = None if self._hash is not None else Writeback(self._fd, smap.frontier)  # else the hash's
         self._digest: str | None = None
         self.reached(smap.frontier)
 
@@ -236,6 +260,8 @@ class SpreadPart:
     def reached(self, frontier: int) -> None:
         if self._hash is not None:
             self._hash.reach(frontier)
+        elif self._writeback is not None:
+            self._writeback.upto(frontier)
 
     def save(self) -> None:
         segments.save(self.map, self.dest)
