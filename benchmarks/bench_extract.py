@@ -81,7 +81,7 @@ def time_llavamix(archive: Path, root: Path, jobs: int) -> float:
     return time.perf_counter() - start
 
 
-def time_cli(archive: Path, root: Path) -> float:
+def time_cli(archive: Path, root: Path, env: dict[str, str]) -> float:
     """``llavamix prepare`` of a one-source catalog whose zip is already in the downloads folder (adopted by size)."""
     work = root.parent / f"{root.name}.cli"
     (work / "downloads" / "bench").mkdir(parents=True)
@@ -89,7 +89,16 @@ def time_cli(archive: Path, root: Path) -> float:
     url, size = f"http://127.0.0.1:9/{archive.name}", archive.stat().st_size  # never asked: the zip is there
     catalog = clirun.one_source_catalog(work / "catalog.toml", "bench", url, size, archive="zip", into="images")
     took = clirun.timed_cli(
-        "prepare", "bench", "--catalog", catalog, "--root", root, "--downloads", work / "downloads", "--keep-archives"
+        env,
+        "prepare",
+        "bench",
+        "--catalog",
+        catalog,
+        "--root",
+        root,
+        "--downloads",
+        work / "downloads",
+        "--keep-archives",
     )
     shutil.rmtree(work)
     return took
@@ -107,17 +116,17 @@ def main() -> None:
     if shutil.which("unzip") is None:
         raise SystemExit("unzip is not installed (apt-get install -y unzip)")
     n_files = 2_000 if args.small else args.files
-    clirun.compile_package()
     with tempfile.TemporaryDirectory(dir=args.tmp, prefix="bench_extract_") as tmp:
         work = Path(tmp)
         archive = work / "images.zip"
         total = build_zip(archive, n_files)
+        env = clirun.bytecode_env(work)
         print(f"zip: {n_files:,} JPEGs, {total / 1e6:.1f} MB stored, {archive.stat().st_size / 1e6:.1f} MB on disk")
         runs = {
             "unzip -q": lambda dest: time_unzip(archive, dest, sync=False),
             "unzip -q && sync -f": lambda dest: time_unzip(archive, dest, sync=True),
             "llavamix (library)": lambda dest: time_llavamix(archive, dest, args.jobs),
-            "llavamix prepare": lambda dest: time_cli(archive, dest),
+            "llavamix prepare": lambda dest: time_cli(archive, dest, env),
         }
         times: dict[str, list[float]] = {name: [] for name in runs}
         names = list(runs)

@@ -61,10 +61,10 @@ def run_curl(url: str, out: Path, *, md5: bool, sync: bool = False) -> None:
         subprocess.run(["md5sum", str(out)], check=True, stdout=subprocess.DEVNULL)
 
 
-def run_cli(src: Source, work: Path) -> float:
+def run_cli(src: Source, work: Path, env: dict[str, str]) -> float:
     """``llavamix fetch`` (start-up included) of a one-source catalog: the like-for-like match of ``curl``."""
     catalog = clirun.one_source_catalog(work / "catalog.toml", src.name, src.url, src.size or 0, into="big")
-    return clirun.timed_cli("fetch", src.name, "--catalog", catalog, "--root", work / "cli")
+    return clirun.timed_cli(env, "fetch", src.name, "--catalog", catalog, "--root", work / "cli")
 
 
 def run_llavamix(src: Source, layout: Layout) -> None:
@@ -82,7 +82,6 @@ def main() -> None:
     if shutil.which("curl") is None:
         raise SystemExit("curl is not installed")
     size = (50 if args.small else args.size_mb) * MB
-    clirun.compile_package()
     with tempfile.TemporaryDirectory(prefix="bench_fetch_") as tmp:
         work = Path(tmp)
         (work / "served").mkdir()
@@ -104,6 +103,7 @@ def bench(url: str, size: int, digests: tuple[str, str], work: Path, repeat: int
     layout = Layout(work / "data")
     out = work / "curl.bin"
     unchecked = Source(name="big", url=url, into="big", size=size)
+    env = clirun.bytecode_env(work)
     times: dict[str, list[float]] = {
         "curl": [],
         "curl + sync": [],
@@ -126,7 +126,7 @@ def bench(url: str, size: int, digests: tuple[str, str], work: Path, repeat: int
         shutil.rmtree(layout.root)
         times["llavamix (size only)"].append(timed(lambda: run_llavamix(unchecked, layout)))
         shutil.rmtree(layout.root)
-        times["llavamix fetch CLI (size only)"].append(run_cli(unchecked, work))
+        times["llavamix fetch CLI (size only)"].append(run_cli(unchecked, work, env))
         shutil.rmtree(work / "cli")
     return {name: min(ts) for name, ts in times.items()}
 

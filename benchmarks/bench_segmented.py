@@ -19,11 +19,11 @@ import hashlib
 import os
 import shutil
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
+import clirun  # benchmarks/clirun.py, beside this script
 import loopback  # benchmarks/loopback.py, beside this script
 
 MB = 1_000_000
@@ -49,24 +49,12 @@ def timed(*commands: list[str], env: dict[str, str] | None = None) -> float:
     return time.perf_counter() - t
 
 
-def bytecode_env(work: Path) -> dict[str, str]:
-    """The environment with compiled bytecode cached under ``work``, filled by one untimed start."""
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
-    env["PYTHONPYCACHEPREFIX"] = str(work / "pycache")
-    timed([sys.executable, "-m", "llavamix", "--help"], env=env)
-    timed([sys.executable, "-c", "import llavamix.fetch.sources, llavamix.fetch.http, llavamix.prepare"], env=env)
-    return env
-
-
 def contenders(url: str, size: int, md5: str, work: Path) -> dict[str, list[list[str]]]:
-    catalog = work / "catalog.toml"
-    catalog.write_text(
-        f'[[source]]\nname = "big"\nurl = "{url}"\nsize = {size}\nmd5 = "{md5}"\narchive = "none"\ninto = "big"\n'
-    )
+    catalog = clirun.one_source_catalog(work / "catalog.toml", "big", url, size, md5=md5, archive="none", into="big")
     out = work / "out"
     runs = {
         "llavamix fetch (defaults)": [
-            [sys.executable, "-m", "llavamix", "fetch", "big", "--catalog", str(catalog), "--root", str(out / "root")]
+            [*clirun.LLAVAMIX, "fetch", "big", "--catalog", str(catalog), "--root", str(out / "root")]
         ],
         "aria2c -x8 -s8 + sync": [
             ["aria2c", "-q", "-x8", "-s8", "--allow-overwrite=true", "-d", str(out), "-o", "aria2.bin", url],
@@ -81,7 +69,7 @@ def bench(url: str, size: int, md5: str, work: Path, repeat: int, curl: bool) ->
     runs = contenders(url, size, md5, work)
     if not curl:
         runs.pop("curl + sync", None)
-    env = bytecode_env(work)
+    env = clirun.bytecode_env(work)
     best: dict[str, float] = {}
     for round_ in range(repeat):
         order = list(runs) if round_ % 2 == 0 else list(reversed(runs))  # neither always goes first
