@@ -33,6 +33,31 @@ SAMPLE = "sample"  # folder next to sample.toml; one subfolder per source
 SEED = 20240427  # the mix JSON's collection date, as good a seed as any
 ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # the earliest time a zip can hold: no trace of the wall clock
 MIX_RECORDS = 270
+# The miniatures of the other instruction mixes on the same tree: the image folders each real JSON reads (its
+# records cover every one of them, plus text-only rows) and how many records the miniature has.
+FAMILY_MIXES: dict[str, tuple[int, tuple[str, ...]]] = {
+    "llava-1.5-json": (
+        60,
+        ("coco/train2017", "gqa/images", "ocr_vqa/images", "textvqa/train_images", "vg/VG_100K", "vg/VG_100K_2"),
+    ),
+    "sharegpt4v-json": (
+        90,
+        (
+            "coco/train2017",
+            "gqa/images",
+            "ocr_vqa/images",
+            "textvqa/train_images",
+            "vg/VG_100K",
+            "vg/VG_100K_2",
+            "llava/llava_pretrain/images",
+            "sam/images",
+            "web-celebrity/images",
+            "web-landmark/images",
+            "wikiart/images",
+            "share_textvqa/images",
+        ),
+    ),
+}
 # The mix JSON names the ChartQA folder `chartqa/` while vqa_collection.zip holds `chatqa/`: the real mismatch.
 JSON_ALIASES = {"chatqa/": "chartqa/"}
 
@@ -434,18 +459,25 @@ def _record_id(image: str, n: int, seq: int) -> int | str:
     return f"{stem}_{n}" if n else stem
 
 
-def mix_records(images: list[str]) -> list[dict[str, object]]:
-    """Every image once, then random picks and text-only rows up to MIX_RECORDS, in a shuffled order."""
-    rng = random.Random(SEED)
-    picks = list(images) + [rng.choice(images) for _ in range(MIX_RECORDS - len(images) - MIX_RECORDS // 10)]
+def mix_records(images: list[str], count: int = MIX_RECORDS, seed: int = SEED) -> list[dict[str, object]]:
+    """Every image once, then random picks and text-only rows up to ``count``, in a shuffled order."""
+    rng = random.Random(seed)
+    picks = list(images) + [rng.choice(images) for _ in range(count - len(images) - count // 10)]
     uses: dict[str, int] = {}
     records: list[dict[str, object]] = []
     for image in picks:
         records.append(image_record(rng, image, _record_id(image, uses.get(image, 0), len(records))))
         uses[image] = uses.get(image, 0) + 1
-    records += [text_record(rng, n) for n in range(MIX_RECORDS - len(records))]
+    records += [text_record(rng, n) for n in range(count - len(records))]
     rng.shuffle(records)
     return records
+
+
+def family_records(name: str, images: list[str]) -> list[dict[str, object]]:
+    """The miniature of another instruction mix: records over the images of its folders only."""
+    count, prefixes = FAMILY_MIXES[name]
+    own = [image for image in images if any(image.startswith(p + "/") for p in prefixes)]
+    return mix_records(own, count, SEED + 10 + list(FAMILY_MIXES).index(name))
 
 
 def pretrain_records(members: tuple[Pic, ...]) -> list[dict[str, object]]:
@@ -533,6 +565,8 @@ def source_files(sources: list[Source]) -> dict[str, tuple[str, bytes]]:
         if src.name in ARCHIVES:
             name, pics = ARCHIVES[src.name]
             out[src.name] = (name, zip_bytes({pic.path: encode(pic) for pic in pics}))
+        elif src.name in FAMILY_MIXES:
+            out[src.name] = (src.file_name, json_bytes(family_records(src.name, mix_images(sources))))
         elif src.kind == "mix_json":
             out[src.name] = (src.file_name, json_bytes(mix_records(mix_images(sources))))
         elif src.name == "llava-pretrain-json":
@@ -570,7 +604,12 @@ def source_table(src: Source, file_name: str, data: bytes) -> str:
     }
     if src.academic_only:
         keys["academic_only"] = True
-    for key in ("needs", "image_prefixes", "spellings"):  # the recipe's data, as the default catalog has it
+    for key in (
+        "needs",
+        "needs_one_of",
+        "image_prefixes",
+        "spellings",
+    ):  # the recipe's data, as the default catalog has it
         if getattr(src, key):
             keys[key] = [list(v) if isinstance(v, tuple) else v for v in getattr(src, key)]
     if src.name in ARCHIVES:

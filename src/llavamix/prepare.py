@@ -25,11 +25,11 @@ from pathlib import Path
 from typing import Any, Literal
 
 from llavamix import extract, fetch, mix, recipes, verify
-from llavamix.catalog import Catalog, Source, resolve_names
+from llavamix.catalog import Catalog, Source, kinds, resolve_names
 from llavamix.foundation import lock
 from llavamix.foundation.errors import DiskSpaceError
 from llavamix.foundation.io import PART_SUFFIX, ensure_writable, existing_parent, free_bytes, human_bytes
-from llavamix.foundation.layout import MIX_JSON, Layout
+from llavamix.foundation.layout import Layout
 from llavamix.foundation.tasks import CANCEL, NULL_PROGRESS, Outcome, Progress, run_tasks
 
 log = logging.getLogger(__name__)
@@ -66,7 +66,7 @@ class PrepareReport:
     root: Path
     sources: list[SourceResult]
     aliases: list[mix.Alias]
-    verify: verify.VerifyReport | None = None
+    verified: list[verify.VerifyReport] = field(default_factory=list)  # each instruction mix of the run, checked
     add_path: mix.AddPath | None = None  # the pretraining JSON with full image paths, when the 558K JSON is there
     crawls: dict[str, fetch.CrawlReport] = field(default_factory=dict)  # crawled sources of this run, by name
     seconds: float = 0.0  # wall time of the downloads and lay-outs, overlapped as they ran
@@ -82,7 +82,7 @@ class PrepareReport:
 
     @property
     def ok(self) -> bool:
-        return not self.failed and (self.verify is None or not self.verify.error_count)
+        return not self.failed and not any(v.error_count for v in self.verified)
 
     def phase_seconds(self, phase: Phase) -> float:
         """The time the sources spent in ``phase``, added up (more than ``seconds`` where they overlapped)."""
@@ -107,7 +107,7 @@ def _prepare(catalog: Catalog, sources: list[Source], layout: Layout, options: P
     root = layout.root
     for src in sources:
         fetch.check_url(src)  # a malformed URL stops the run before any source starts
-    acquire = _Acquire(catalog, layout, options)
+    acquire = _Acquire(catalog, layout, options, sources)
     began = time.monotonic()
     with acquire.shown.expecting(acquire.downloads_of(sources)):
         # a worker per source: the turns of each phase, not the workers, bound the work (see ``_Acquire``)
@@ -117,13 +117,13 @@ def _prepare(catalog: Catalog, sources: list[Source], layout: Layout, options: P
             key=lambda s: s.name,
             jobs=len(sources),
             is_done=acquire.is_done,
-            needs=lambda s: s.needs,
+            needs=catalog.waits_for,
         )
     seconds = time.monotonic() - began
     results = [acquire.result(o, sources) for o in report.outcomes]
     aliases = fix_layout(root, catalog.spellings)
     add_path = mix.write_add_path(root)
-    checked = _quick_verify(root, options) if options.verify else None
+    checked = _quick_verify(_mixes_of(sources, layout), root, options) if options.verify else []
     return PrepareReport(root, results, aliases, checked, add_path, acquire.crawls, seconds)
 
 
@@ -150,7 +150,9 @@ class _Acquire:
     extraction of an archive that is complete, and an extraction never holds up the next download.
     """
 
-    def __init__(self, catalog: Catalog, layout: Layout, options: PrepareOptions) -> None:
+    def __init__(self, catalog: Catalog, layout: Layout, options: PrepareOptions, run: Sequence[Source]) -> None:
+        self.run = {s.name for s in run}
+        self.done: dict[str, bool] = {}
         self.claims = extract.Claims()
         self.shown = Shown(options.progress, self.claims)
         fetch_options = replace(options.fetch, progress=self.shown.phase("download"))
@@ -169,7 +171,12 @@ class _Acquire:
         self.seconds: dict[str, dict[Phase, float]] = {}
 
     def is_done(self, src: Source) -> bool:
-        return recipes.is_done(src, self.ctx)
+        """Done, and so is every source of this run it waits for: a source laid out again (a new mix JSON) makes
+        the sources that read it run again (the OCR-VQA crawl fetches the new mix's keys)."""
+        if src.name not in self.done:
+            waits = [self.ctx.catalog[n] for n in self.ctx.catalog.waits_for(src) if n in self.run]
+            self.done[src.name] = recipes.is_done(src, self.ctx) and all(self.is_done(w) for w in waits)
+        return self.done[src.name]
 
     def downloads_of(self, sources: Sequence[Source]) -> dict[str, int | None]:
         """The sources this run will download, with their sizes where the catalog gives them."""
@@ -415,12 +422,15 @@ def fix_layout(root: Path, spellings: Sequence[tuple[str, str]] = ()) -> list[mi
     return mix.fix_spellings(root, spellings)
 
 
-def _quick_verify(root: Path, options: PrepareOptions) -> verify.VerifyReport | None:
-    mix_path = root / MIX_JSON
-    if not mix_path.exists():
-        return None
+def _mixes_of(sources: Sequence[Source], layout: Layout) -> list[Path]:
+    """The instruction mix JSONs among ``sources`` that are in place under the root."""
+    paths = [layout.target(s.into) / s.file_name for s in sources if s.kind == kinds.MIX_JSON.name]
+    return [p for p in paths if p.is_file()]
+
+
+def _quick_verify(mixes: list[Path], root: Path, options: PrepareOptions) -> list[verify.VerifyReport]:
     opts = verify.VerifyOptions(deep=options.deep, jobs=options.jobs, progress=options.progress)
-    return verify.verify_mix(mix_path, root, opts)
+    return [verify.verify_mix(mix_path, root, opts) for mix_path in mixes]
 
 
 # --- status ---------------------------------------------------------------------------------------------------

@@ -1,5 +1,5 @@
-"""``needs``, ``image_prefixes`` and ``spellings`` are checked when the catalog loads: a need names a source of the
-catalog and no cycle; prefixes are plain folders, each claimed by one source; spellings pair two folder names."""
+"""``needs``, ``needs_one_of``, ``image_prefixes`` and ``spellings`` are checked when the catalog loads: a need
+names a source of the catalog and no cycle; prefixes are plain folders, each claimed by one source; spellings pair two folder names."""
 
 from __future__ import annotations
 
@@ -34,11 +34,38 @@ def test_needs_must_not_form_a_cycle(tmp_path: Path, needs: dict[str, list[str]]
     assert f"the needs form a cycle: {cycle}; a source cannot wait for itself" in message
 
 
-def test_the_builtin_crawl_needs_the_mix() -> None:
+def test_the_builtin_crawl_needs_one_of_the_mixes() -> None:
     for name in ("default", "sample"):
         catalog = load_catalog(name)
-        assert catalog["ocr_vqa"].needs == ["mix1m"]
+        assert catalog["ocr_vqa"].needs_one_of == ["mix1m", "llava-1.5-json", "sharegpt4v-json"]
         assert [s.name for s in catalog.with_needs(resolve_names(catalog, ["ocr_vqa"]))] == ["mix1m", "ocr_vqa"]
+        chosen = catalog.with_needs(resolve_names(catalog, ["llava-1.5-json", "ocr_vqa"]))
+        assert [s.name for s in chosen] == ["llava-1.5-json", "ocr_vqa"], "an alternative already chosen suffices"
+
+
+def alternatives(**needs: list[str]) -> str:
+    """One source per keyword, in order, each needing one of the listed names."""
+    return "".join(source_toml(name=name, into=name, needs_one_of=wanted) for name, wanted in needs.items())
+
+
+def test_an_alternative_must_name_a_source_of_the_catalog(tmp_path: Path) -> None:
+    message = error_for(tmp_path, alternatives(mix1m=[], ocr_vqa=["mix1m", "llava15"]))
+    assert "source 'ocr_vqa': needs 'llava15', which is no source of this catalog" in message
+
+
+def test_alternatives_must_not_form_a_cycle(tmp_path: Path) -> None:
+    message = error_for(tmp_path, alternatives(a=["b", "c"], b=[], c=["a"]))
+    assert "the needs form a cycle: a -> c -> a" in message
+
+
+def test_with_needs_adds_the_first_alternative_only_when_none_is_chosen(tmp_path: Path) -> None:
+    text = alternatives(first=[], second=[], crawl=["first", "second"]) + chain(needs_second=["second"])
+    catalog = load_catalog(write(tmp_path, text))
+    widened = catalog.with_needs
+    assert [s.name for s in widened([catalog["crawl"]])] == ["first", "crawl"]
+    assert [s.name for s in widened([catalog["crawl"], catalog["second"]])] == ["second", "crawl"]
+    assert [s.name for s in widened([catalog["crawl"], catalog["needs_second"]])] == ["second", "crawl", "needs_second"]
+    assert catalog.waits_for(catalog["crawl"]) == ["first", "second"]
 
 
 def test_with_needs_follows_needs_of_needs_in_catalog_order(tmp_path: Path) -> None:

@@ -150,13 +150,13 @@ def test_a_dead_ocr_url_the_mix_needs_is_counted_and_the_way_out_named(
     sample_server.fault(f"/ocr_vqa/images/{dead_key}.gif", Fault(status=404, repeat=True))
     catalog = http_catalog(tmp_path, sample_server)
     root = tmp_path / "data"
-    proc = run_cli("prepare", "--catalog", catalog, "--root", root)
+    proc = run_cli("prepare", "finetune", "--catalog", catalog, "--root", root)
     assert proc.returncode == 3, "the records that need the dead image would fail training"
     mix = json.loads((root / MIX_JSON).read_text())
     affected = sum(r.get("image") == f"ocr_vqa/images/{dead_key}.jpg" for r in mix)
     out = " ".join(proc.stdout.split())  # rich wraps long lines
     assert f"{affected} records of the mix need them" in out
-    assert f"--root {root} --write-clean" in out
+    assert f"llavamix verify {root / MIX_JSON} --root {root} --write-clean" in out
     dead = json.loads((root / ".llavamix" / "reports" / "ocr_vqa_dead.json").read_text())
     assert [d["key"] for d in dead["dead"]] == [dead_key]
     assert dead["dead_records"] == affected

@@ -18,7 +18,7 @@ from urllib.parse import unquote, urlparse
 import msgspec
 
 from llavamix.catalog.kinds import ARCHIVE, kind_problem
-from llavamix.catalog.needs import needs_problem, with_needs
+from llavamix.catalog.needs import needs_problem, waits_for, with_needs
 from llavamix.foundation.errors import ConfigError
 from llavamix.foundation.layout import component_problem, escape_problem
 
@@ -48,6 +48,7 @@ class Source(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=Tr
     groups: list[str] = []
     academic_only: bool = False
     needs: list[str] = []  # sources laid out before this one
+    needs_one_of: list[str] = []  # alternatives: one of them laid out before this one (the first if none is chosen)
     image_prefixes: list[str] = []  # leading folders of the mix JSON's image paths that this source provides
     spellings: list[tuple[str, str]] = []  # top-level folders known under two names (the mix may use either)
 
@@ -116,6 +117,11 @@ class Catalog:
     def with_needs(self, chosen: list[Source]) -> list[Source]:
         """``chosen`` and the sources they need, directly or not, in catalog order."""
         return with_needs(self.sources, chosen)
+
+    @staticmethod
+    def waits_for(src: Source) -> list[str]:
+        """The sources ``src`` runs after when they are in the same run."""
+        return waits_for(src)
 
 
 def _unknown_name(name: str, catalog: Catalog) -> str:

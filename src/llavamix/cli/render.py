@@ -19,7 +19,6 @@ from llavamix import index as index_stage
 from llavamix import pack as pack_stage
 from llavamix import prepare as prepare_mod
 from llavamix.foundation.io import human_bytes
-from llavamix.foundation.layout import MIX_JSON
 
 console = Console()
 err_console = Console(stderr=True)
@@ -96,11 +95,10 @@ def render_crawl(crawl: fetch.CrawlReport, root: Path) -> None:
     if crawl.unknown:
         gone += f", and the mix names {crawl.unknown:,} keys that dataset.json lacks"
     if crawl.dead_records:
-        mix_path = root / MIX_JSON
-        gone += (
-            f"; {crawl.dead_records:,} records of the mix need them. Drop those records with: "
-            f"llavamix verify {mix_path} --root {root} --write-clean CLEAN.json"
-        )
+        mixes = [str(m) for m in crawl.mixes] or ["MIX"]
+        commands = "; ".join(f"llavamix verify {m} --root {root} --write-clean CLEAN.json" for m in mixes)
+        whose = "the mix" if len(mixes) == 1 else "the mixes"
+        gone += f"; {crawl.dead_records:,} records of {whose} need them. Drop those records with: {commands}"
     say(f"[yellow]{crawl.source}[/]: {gone}")
 
 
@@ -127,8 +125,8 @@ def render_prepare(report: prepare_mod.PrepareReport) -> None:
         say(f"wrote {report.add_path.path} ({report.add_path.records:,} records)")
     for crawl in report.crawls.values():
         render_crawl(crawl, report.root)
-    if report.verify is not None:
-        render_verify(report.verify)
+    for checked in report.verified:
+        render_verify(checked)
 
 
 def _landed_cell(roots: list[str], shown: int = 3) -> str:

@@ -99,6 +99,7 @@ class CrawlReport:
     unknown: int = 0  # keys the mix references that the index lacks
     dead_records: int | None = None  # mix records whose image is dead or unknown; None without a mix JSON
     report: Path | None = None  # the JSON file listing the dead and failed keys
+    mixes: tuple[Path, ...] = ()  # the mix JSONs whose keys were wanted (none: every key of the index)
 
 
 @dataclass
