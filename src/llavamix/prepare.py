@@ -24,6 +24,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
+import msgspec
+
 from llavamix import extract, fetch, mix, recipes, verify
 from llavamix.catalog import Catalog, Source, kinds, resolve_names
 from llavamix.foundation import lock
@@ -444,11 +446,13 @@ class SourceStatus:
     detail: str = ""
 
     def to_json(self) -> dict[str, Any]:
+        """Every catalog field of the source (``url``, ``groups``, ``size``, ``sha256``...), its ``checksum`` as
+        ``algo:hex`` and ``target``, then its state under the root (``images``: files found there)."""
         s = self.source
+        checksum = s.checksum
         return {
-            "name": s.name,
-            "title": s.title,
-            "size": s.size,
+            **msgspec.to_builtins(s),
+            "checksum": None if checksum is None else ":".join(checksum),
             "target": s.into,
             "state": self.state,
             "images": self.images,
