@@ -54,13 +54,14 @@ def print_status(rows: list[prepare_mod.SourceStatus], as_json: bool, title: str
 
 
 def status_table(rows: list[prepare_mod.SourceStatus], title: str) -> Table:
-    table = new_table(title, ("source", "size", "target", "state", "images"), right=("size", "images"))
+    columns = ("source", "size", "target", "state", "images", "groups")
+    table = new_table(title, columns, right=("size", "images"))
     colours = {"present": "green", "partial": "yellow", "missing": "red"}
     for row in rows:
         src = row.source
         size = human_bytes(src.size) if src.size else "?"
         state = f"[{colours[row.state]}]{row.state}[/]"
-        table.add_row(src.name, size, src.into + "/", state, _images_cell(row))
+        table.add_row(src.name, size, src.into + "/", state, _images_cell(row), ", ".join(src.groups) or "-")
     return table
 
 
