@@ -27,6 +27,7 @@ from typing import Any, Literal
 import msgspec
 
 from llavamix import extract, fetch, mix, recipes, verify
+from llavamix import plan as plan_mod
 from llavamix.catalog import Catalog, Source, kinds, resolve_names
 from llavamix.foundation import lock
 from llavamix.foundation.errors import DiskSpaceError
@@ -51,6 +52,7 @@ class PrepareOptions:
     fetch: fetch.FetchOptions = field(default_factory=fetch.FetchOptions)
     progress: Progress = NULL_PROGRESS
     extract_jobs: int = 2  # extractions at once (never waiting for a download's turn)
+    check_space: bool = True  # False: run even where the plan or a step says the disk is too small
 
 
 @dataclass(frozen=True)
@@ -92,26 +94,50 @@ class PrepareReport:
 
 
 def prepare(
-    catalog: Catalog, names: Sequence[str], root: Path, options: PrepareOptions = PrepareOptions()
+    catalog: Catalog,
+    names: Sequence[str],
+    root: Path,
+    options: PrepareOptions = PrepareOptions(),
+    plan: plan_mod.RunPlan | None = None,
 ) -> PrepareReport:
     """Bring every named source (default: all), and what it needs, to its final place under ``root``; idempotent
-    and resumable.
+    and resumable. ``plan``: the run's plan already made (``plan_prepare``), else it is made first.
 
-    Raises InUseError at once when another run holds the root or the downloads folder.
+    Raises InUseError at once when another run holds the root or the downloads folder, DiskSpaceError before any
+    download when the plan's peak disk use does not fit (unless ``options.check_space`` is False).
     """
     layout = Layout(root, options.downloads)
     sources = catalog.with_needs(resolve_names(catalog, list(names)))
     with writing(layout):
-        return _prepare(catalog, sources, layout, options)
+        return _prepare(catalog, sources, layout, options, plan)
 
 
-def _prepare(catalog: Catalog, sources: list[Source], layout: Layout, options: PrepareOptions) -> PrepareReport:
+def plan_prepare(
+    catalog: Catalog, names: Sequence[str], root: Path, options: PrepareOptions = PrepareOptions()
+) -> plan_mod.RunPlan:
+    """What ``prepare`` of ``names`` would download and write, against the free space; reads and writes nothing
+    under the root (each server is asked for its file's size)."""
+    layout = Layout(root, options.downloads)
+    sources = catalog.with_needs(resolve_names(catalog, list(names)))
+    for src in sources:
+        fetch.check_url(src)
+    ctx = recipes.Context(catalog, layout, options.fetch)
+    return plan_mod.plan_run(sources, ctx, jobs=options.jobs, keep_archives=options.keep_archives)
+
+
+def _prepare(
+    catalog: Catalog, sources: list[Source], layout: Layout, options: PrepareOptions, plan: plan_mod.RunPlan | None
+) -> PrepareReport:
     root = layout.root
     for src in sources:
         fetch.check_url(src)  # a malformed URL stops the run before any source starts
     acquire = _Acquire(catalog, layout, options, sources)
+    if plan is None:
+        plan = plan_mod.plan_run(sources, acquire.ctx, jobs=options.jobs, keep_archives=options.keep_archives)
+    if options.check_space and not plan.fits:
+        raise DiskSpaceError(plan.shortfall())  # before any byte is fetched
     began = time.monotonic()
-    with acquire.shown.expecting(acquire.downloads_of(sources)):
+    with acquire.shown.expecting(acquire.downloads_of(sources, plan)):
         # a worker per source: the turns of each phase, not the workers, bound the work (see ``_Acquire``)
         report = run_tasks(
             sources,
@@ -163,7 +189,10 @@ class _Acquire:
             layout,
             fetch_options,
             extract.ExtractOptions(
-                keep_archive=options.keep_archives, progress=self.shown.phase("extract"), claims=self.claims
+                keep_archive=options.keep_archives,
+                check_space=options.check_space,
+                progress=self.shown.phase("extract"),
+                claims=self.claims,
             ),
             fetch.HostLimiter(catalog.hosts, fetch_options.host_connections),
         )
@@ -180,10 +209,11 @@ class _Acquire:
             self.done[src.name] = recipes.is_done(src, self.ctx) and all(self.is_done(w) for w in waits)
         return self.done[src.name]
 
-    def downloads_of(self, sources: Sequence[Source]) -> dict[str, int | None]:
-        """The sources this run will download, with their sizes where the catalog gives them."""
+    def downloads_of(self, sources: Sequence[Source], plan: plan_mod.RunPlan) -> dict[str, int | None]:
+        """The sources this run will download, with their sizes where the plan knows them."""
+        sizes = {p.name: p.download for p in plan.sources}
         todo = (s for s in sources if not self.is_done(s) and not recipes.is_fetched(s, self.ctx))
-        return {s.name: s.size for s in todo}
+        return {s.name: sizes.get(s.name, s.size) for s in todo}
 
     def __call__(self, src: Source) -> extract.Extracted:
         fetched = self.fetch(src)
@@ -226,7 +256,7 @@ class _Acquire:
         layout = self.ctx.layout
         dest = layout.download_path(src.name, src.file_name)
         left = _left_to_download(src, dest)
-        if not left:
+        if not left or not self.ctx.extract_options.check_space:
             return
         later = (src.size or 0) if _extracts_beside(src, dest, layout.target(src.into)) else 0
         owed = self.claims.claim(src.name, dest, left, also=later, download=True)

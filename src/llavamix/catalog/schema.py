@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from types import MappingProxyType
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from urllib.parse import unquote, urlparse
 
 import msgspec
@@ -25,6 +25,7 @@ from llavamix.foundation.layout import component_problem, escape_problem
 BUILTIN = {"default": "sources.toml", "sample": "sample.toml"}
 SCHEMES = ("http", "https", "file", "hf", "gdrive")
 ArchiveKind = Literal["zip", "tar", "tar.gz", "none"]
+Bytes = Annotated[int, msgspec.Meta(ge=0)]
 # '..' anywhere in a folder value is refused, even where it stays inside lexically: 'a/../b' resolves through
 # whatever 'a' links to
 _DOTDOT = "contains '..'"
@@ -37,7 +38,9 @@ class Source(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=Tr
     url: str
     into: str
     title: str = ""
-    size: int | None = None
+    size: Bytes | None = None  # exact: the download must have it
+    approx_size: Bytes | None = None  # as published, approximate: for the plan only, never checked
+    approx_extracted: Bytes | None = None  # what laying it out writes, approximate (a crawl's images)
     md5: str | None = None
     sha256: str | None = None
     archive: ArchiveKind = "none"
@@ -76,6 +79,16 @@ class _CatalogFile(msgspec.Struct, forbid_unknown_fields=True):
 
 
 @dataclass(frozen=True)
+class GroupSize:
+    """A group's downloads added up: ``approximate`` when a published approximate figure is in the sum, and the
+    sources whose size the catalog does not give (``unknown``), left out of it."""
+
+    size: int
+    approximate: bool
+    unknown: list[str]
+
+
+@dataclass(frozen=True)
 class Catalog:
     """A validated set of sources; ``hosts`` caps parallel connections per host name."""
 
@@ -110,6 +123,19 @@ class Catalog:
     def spellings(self) -> list[tuple[str, str]]:
         """Every pair of folder names that mean one folder, over all sources."""
         return [pair for s in self.sources for pair in s.spellings]
+
+    def group_sizes(self) -> dict[str, GroupSize]:
+        """Each group's download size: exact and approximate figures added up, the sources of unknown size named."""
+        out: dict[str, GroupSize] = {}
+        for group, names in self.groups.items():
+            members = [self[n] for n in names]
+            known = [s.size if s.size is not None else s.approx_size for s in members]
+            out[group] = GroupSize(
+                sum(k for k in known if k is not None),
+                any(s.size is None and s.approx_size is not None for s in members),
+                [s.name for s, k in zip(members, known, strict=True) if k is None],
+            )
+        return out
 
     def host_limit(self, host: str, default: int) -> int:
         return self.hosts.get(host, default)

@@ -22,7 +22,7 @@ from llavamix.cli.options import (
     root_option,
 )
 from llavamix.cli.progress import bars
-from llavamix.cli.render import print_status, render_fetch, render_prepare
+from llavamix.cli.render import print_group_sizes, print_status, render_fetch, render_plan, render_prepare
 from llavamix.foundation.layout import Layout
 
 
@@ -35,6 +35,8 @@ def sources(catalog_spec: str, root: Path, as_json: bool) -> None:
     """List the catalog's sources: size, target folder and whether they are present under ROOT."""
     catalog = load_catalog(catalog_spec)
     print_status(prepare_mod.source_status(catalog, root), as_json, f"sources ({catalog.path.name})")
+    if not as_json:
+        print_group_sizes(catalog.group_sizes())
 
 
 @click.command()
@@ -90,6 +92,10 @@ def fetch_cmd(
 @click.option("--keep-archives", is_flag=True, help="Keep downloaded archives after extraction.")
 @click.option("--deep", is_flag=True, help="Decode every image in the final verify (slower).")
 @all_option
+@click.option("--plan", "plan_only", is_flag=True, help="Show the plan (sizes, disk need, free space) and stop.")
+@click.option(
+    "--no-space-check", is_flag=True, help="Run even where the plan says the disk is too small (it is an estimate)."
+)
 @handle_errors
 def prepare_cmd(
     names: tuple[str, ...],
@@ -103,23 +109,30 @@ def prepare_cmd(
     keep_archives: bool,
     deep: bool,
     all_keys: bool,
+    plan_only: bool,
+    no_space_check: bool,
 ) -> None:
     """Fetch, extract and lay out sources (NAMES or groups; default all), then verify the mix.
 
-    Idempotent: safe to kill and rerun; finished sources are skipped.
+    Idempotent: safe to kill and rerun; finished sources are skipped. Starts with the plan: sizes, disk need and
+    free space; stops before downloading when the disk is too small.
     """
     catalog = load_catalog(catalog_spec)
+    options = prepare_mod.PrepareOptions(
+        jobs=jobs,
+        extract_jobs=extract_jobs,
+        downloads=downloads,
+        keep_archives=keep_archives,
+        deep=deep,
+        fetch=fetch_options(connections, max_connections, all_keys),
+        check_space=not no_space_check,
+    )
+    plan = prepare_mod.plan_prepare(catalog, list(names), root, options)
+    render_plan(plan)
+    if plan_only:
+        return
     with bars() as progress:
-        options = prepare_mod.PrepareOptions(
-            jobs=jobs,
-            extract_jobs=extract_jobs,
-            downloads=downloads,
-            keep_archives=keep_archives,
-            deep=deep,
-            fetch=fetch_options(connections, max_connections, all_keys),
-            progress=progress,
-        )
-        report = prepare_mod.prepare(catalog, list(names), root, options)
+        report = prepare_mod.prepare(catalog, list(names), root, replace(options, progress=progress), plan)
     render_prepare(report)
     print_failures(report.failures)
     if not report.ok:

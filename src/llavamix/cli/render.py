@@ -17,7 +17,9 @@ from rich.table import Table
 from llavamix import fetch, stats, verify
 from llavamix import index as index_stage
 from llavamix import pack as pack_stage
+from llavamix import plan as plan_mod
 from llavamix import prepare as prepare_mod
+from llavamix.catalog import GroupSize
 from llavamix.foundation.io import human_bytes
 
 console = Console()
@@ -53,13 +55,21 @@ def print_status(rows: list[prepare_mod.SourceStatus], as_json: bool, title: str
             say(f"  {row.source.name}: {escape(row.detail)}")
 
 
+def print_group_sizes(sizes: dict[str, GroupSize]) -> None:
+    """One line per group: its downloads added up (``≈`` when approximate figures are in the sum)."""
+    for group, total in sizes.items():
+        rough = "≈" if total.approximate else ""
+        unknown = f", not counting {', '.join(total.unknown)} (size unknown)" if total.unknown else ""
+        say(f"{group}: {rough}{human_bytes(total.size)} to download{unknown}")
+
+
 def status_table(rows: list[prepare_mod.SourceStatus], title: str) -> Table:
     columns = ("source", "size", "target", "state", "images", "groups")
     table = new_table(title, columns, right=("size", "images"))
     colours = {"present": "green", "partial": "yellow", "missing": "red"}
     for row in rows:
         src = row.source
-        size = human_bytes(src.size) if src.size else "?"
+        size = _figure(src.size, "catalog") if src.size is not None else _figure(src.approx_size, "approximate")
         state = f"[{colours[row.state]}]{row.state}[/]"
         table.add_row(src.name, size, src.into + "/", state, _images_cell(row), ", ".join(src.groups) or "-")
     return table
@@ -243,3 +253,39 @@ def render_left_out(report: pack_stage.PackReport) -> None:
         )
     if report.problems:
         err_console.print(f"{len(report.problems)} record(s) left out; all are listed in the manifest.")
+
+
+def render_plan(plan: plan_mod.RunPlan) -> None:
+    """The plan table, the totals per filesystem, and what is short."""
+    columns = ("source", "state", "download", "to download", "lays out", "note")
+    table = new_table("plan", columns, right=("to download",))
+    for p in plan.sources:
+        left = p.to_download
+        table.add_row(
+            p.name,
+            p.state,
+            _figure(p.download, p.download_from),
+            "-" if left == 0 else "?" if left is None else human_bytes(left),
+            _figure(p.extracted, p.extracted_from),
+            escape(p.note),
+        )
+    console.print(table)
+    unknown = f" (and {', '.join(plan.unknown)}, whose size nobody could tell)" if plan.unknown else ""
+    say(f"to download: {human_bytes(plan.to_download)}{unknown}")
+    for disk in plan.disks:
+        peak, other = (disk.peak_keep, disk.peak) if plan.keep_archives else (disk.peak, disk.peak_keep)
+        mode = "without" if plan.keep_archives else "with"
+        say(
+            f"{disk.path}: needs up to {human_bytes(peak)} at once ({human_bytes(other)} {mode} --keep-archives), "
+            f"{human_bytes(disk.free)} free"
+        )
+    if not plan.fits:
+        say(f"[red]{escape(plan.shortfall())}[/]")
+
+
+def _figure(size: int | None, source: str) -> str:
+    """A size and how it is known: ``≈`` marks an estimate or a published approximate figure."""
+    if size is None:
+        return "?"
+    rough = source in ("approximate", "estimate")
+    return ("≈" if rough else "") + human_bytes(size)

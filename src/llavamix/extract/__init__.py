@@ -9,6 +9,7 @@ temporary name and writes a marker last. Imports the catalog and the foundation 
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from llavamix.extract.archives import listed_bytes
     from llavamix.extract.claims import Claims
     from llavamix.extract.crawled import take_stock
     from llavamix.extract.marker import is_extracted, read_extracted

@@ -133,3 +133,15 @@ def gzip_size_estimate(archive: Path) -> int:
 
 
 _WRAP = 1 << 32
+
+
+def listed_bytes(archive: Path, kind: str) -> int | None:
+    """What extracting ``archive`` writes, from its member list (a zip's central directory, a tar's headers), an
+    estimate for a gzipped tar; None when it cannot be read."""
+    if kind == "tar.gz":
+        return gzip_size_estimate(archive)
+    try:
+        with open_reader(archive, kind) as reader:
+            return sum(m.size for m in reader.members())
+    except (*READ_ERRORS, CorruptArchiveError, OSError):
+        return None

@@ -9,6 +9,7 @@ if TYPE_CHECKING:
     from llavamix.fetch.limiter import HostLimiter
     from llavamix.fetch.ocrvqa import CrawlJob, crawl_ocrvqa
     from llavamix.fetch.options import CrawlOptions, CrawlReport, Fetched, FetchOptions, FetchReport, Pace, Split
+    from llavamix.fetch.probe import SizeProbe, probe_size, probe_sizes
     from llavamix.fetch.sources import FetchOne, check_url, fetch_source, fetch_sources, is_fetched
 else:  # each name above is imported on first use, so importing the package costs nothing
     from llavamix.foundation.lazy import lazy_exports
