@@ -97,6 +97,7 @@ class LoopbackServer:
         self.root = root
         self.entries: dict[str, Entry] = {}
         self.faults: dict[str, list[Fault]] = {}
+        self.head_refusals: dict[str, int] = {}  # path -> the status every HEAD of it gets
         self.requests: list[Seen] = []
         self.bytes_served: Counter[str] = Counter()
         self.max_active: Counter[str] = Counter()  # per path
@@ -151,6 +152,10 @@ class LoopbackServer:
 
     def fault(self, path: str, *faults: Fault) -> None:
         self.faults.setdefault(path, []).extend(faults)
+
+    def refuse_head(self, path: str, status: int = 405) -> None:
+        """Answer every HEAD request of ``path`` with ``status`` (GETs are served as usual)."""
+        self.head_refusals[path] = status
 
     # ---- lifecycle
     @property
@@ -318,7 +323,8 @@ class _Handler(BaseHTTPRequestHandler):
         if self.owner.latency:
             time.sleep(self.owner.latency)
         entry = self.owner.lookup(path)
-        fault = Fault() if head else self.owner.next_fault(path)
+        refused = self.owner.head_refusals.get(path) if head else None
+        fault = Fault(status=refused) if head else self.owner.next_fault(path)
         if fault.status is not None:
             extra = {"Retry-After": fault.retry_after} if fault.retry_after else {}
             return self.empty(seen, fault.status, extra)

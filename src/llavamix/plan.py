@@ -92,16 +92,14 @@ class RunPlan:
         )
 
 
-def plan_run(
-    sources: Sequence[Source], ctx: recipes.Context, *, jobs: int, keep_archives: bool, probe: bool = True
-) -> RunPlan:
-    """The plan of preparing ``sources`` (in the order prepare starts them, ``jobs`` downloads at once)."""
+def plan_run(sources: Sequence[Source], ctx: recipes.Context, *, keep_archives: bool, probe: bool = True) -> RunPlan:
+    """The plan of preparing ``sources`` (in the order prepare starts them)."""
     todo = [s for s in sources if not recipes.is_done(s, ctx) and not fetch.is_fetched(s, ctx.layout)]
     probes = fetch.probe_sizes(todo, ctx.fetch_options) if probe else {}
     plans = [_source_plan(s, ctx, probes.get(s.name)) for s in sources]
-    disks = _disks(plans, ctx, jobs)
+    disks = _disks(plans, ctx)
     plan = RunPlan(plans, disks, keep_archives)
-    return plan if plan.fits else replace(plan, fits_first=_fitting_start(plan, ctx, jobs))
+    return plan if plan.fits else replace(plan, fits_first=_fitting_start(plan, ctx))
 
 
 def _source_plan(src: Source, ctx: recipes.Context, probe: fetch.SizeProbe | None) -> SourcePlan:
@@ -186,34 +184,40 @@ def _steps(plans: Sequence[SourcePlan], same: bool, keep: bool) -> list[_Step]:
     return steps
 
 
-def _peaks(steps: Sequence[_Step], jobs: int, same: bool) -> tuple[int, int]:
+def _peaks(steps: Sequence[_Step], same: bool) -> tuple[int, int]:
     """The most the run adds at once to the downloads filesystem and to the root's (when they are one, all of it
-    in the first), source after source, with the next ``jobs - 1`` downloads running beside each lay-out."""
+    in the first), source after source: the least it needs, since a download waits for room that a running
+    extraction will free rather than overfill the disk (more downloads at once only go faster where there is
+    room)."""
     held_dl = held_root = peak_dl = peak_root = 0
-    for i, step in enumerate(steps):
-        beside = sum(s.during_dl for s in steps[i + 1 : i + jobs])
-        dl, root = held_dl + step.during_dl + beside, held_root + step.during_root
+    for step in steps:
+        dl, root = held_dl + step.during_dl, held_root + step.during_root
         peak_dl, peak_root = max(peak_dl, dl + root if same else dl), max(peak_root, root)
         held_dl, held_root = held_dl + step.after_dl, held_root + step.after_root
     return peak_dl, peak_root
 
 
-def _disks(plans: Sequence[SourcePlan], ctx: recipes.Context, jobs: int) -> list[Disk]:
+def peak_use(plans: Sequence[SourcePlan], *, same: bool, keep: bool) -> tuple[int, int]:
+    """The most preparing ``plans`` in order adds at once to the downloads filesystem and to the root's (``same``:
+    they are one, and the first figure is all of it), with archives deleted once laid out or ``keep``."""
+    return _peaks(_steps(plans, same, keep), same)
+
+
+def _disks(plans: Sequence[SourcePlan], ctx: recipes.Context) -> list[Disk]:
     downloads, root = existing_parent(ctx.layout.downloads_dir), existing_parent(ctx.layout.root)
     same = downloads.stat().st_dev == root.stat().st_dev
-    dl, rt = _peaks(_steps(plans, same, keep=False), jobs, same)
-    dl_keep, rt_keep = _peaks(_steps(plans, same, keep=True), jobs, same)
+    (dl, rt), (dl_keep, rt_keep) = peak_use(plans, same=same, keep=False), peak_use(plans, same=same, keep=True)
     disks = [Disk(ctx.layout.downloads_dir, free_bytes(downloads), dl, dl_keep)]
     if not same:
         disks.append(Disk(ctx.layout.root, free_bytes(root), rt, rt_keep))
     return disks
 
 
-def _fitting_start(plan: RunPlan, ctx: recipes.Context, jobs: int) -> list[str]:
+def _fitting_start(plan: RunPlan, ctx: recipes.Context) -> list[str]:
     """The longest start of the run's sources (in order) whose peak fits."""
     todo = [p for p in plan.sources if p.state != "done"]
     for n in range(len(todo) - 1, 0, -1):
-        trial = RunPlan(todo[:n], _disks(todo[:n], ctx, jobs), plan.keep_archives)
+        trial = RunPlan(todo[:n], _disks(todo[:n], ctx), plan.keep_archives)
         if trial.fits:
             return [p.name for p in todo[:n]]
     return []

@@ -122,7 +122,7 @@ def plan_prepare(
     for src in sources:
         fetch.check_url(src)
     ctx = recipes.Context(catalog, layout, options.fetch)
-    return plan_mod.plan_run(sources, ctx, jobs=options.jobs, keep_archives=options.keep_archives)
+    return plan_mod.plan_run(sources, ctx, keep_archives=options.keep_archives)
 
 
 def _prepare(
@@ -133,7 +133,7 @@ def _prepare(
         fetch.check_url(src)  # a malformed URL stops the run before any source starts
     acquire = _Acquire(catalog, layout, options, sources)
     if plan is None:
-        plan = plan_mod.plan_run(sources, acquire.ctx, jobs=options.jobs, keep_archives=options.keep_archives)
+        plan = plan_mod.plan_run(sources, acquire.ctx, keep_archives=options.keep_archives)
     if options.check_space and not plan.fits:
         raise DiskSpaceError(plan.shortfall())  # before any byte is fetched
     began = time.monotonic()

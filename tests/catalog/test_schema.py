@@ -146,6 +146,7 @@ def test_unknown_top_level_key_is_named(tmp_path: Path) -> None:
         ({"md5": "z" * 32}, "is not 32 hex digits"),
         ({"sha256": "ab" * 31}, "is not 64 hex digits"),
         ({"size": -1}, "size -1 is negative"),
+        ({"approx_size": -5}, "approx_size -5 is negative"),
         ({"size": "big"}, "size"),
         ({"archive": "rar"}, "archive"),
         ({"into": "/abs"}, "into '/abs' is an absolute path; it must be a relative folder"),

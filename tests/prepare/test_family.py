@@ -70,7 +70,9 @@ def test_one_root_serves_all_three_mixes_each_verified_and_no_image_twice(tmp_pa
         assert f"all {records} records ok" in out, out
         assert (root / MIXES[group][1]).is_file()
     shared = run_cli("prepare", "sharegpt4v", "--catalog", "sample", "--root", root, check=True)
-    assert "done " not in " ".join(shared.stdout.split()).replace("already done", ""), "nothing is redone"
+    assert "to download: 0 B" in shared.stdout
+    summary = shared.stdout.split(f"prepare {root}", 1)[1]
+    assert "│ done " not in summary and "already done" in summary, "nothing is redone"
     images = [p for p in root.rglob("*") if p.is_file() and p.suffix in (".jpg", ".png") and ".llavamix" not in p.parts]
     names = [p.relative_to(root).as_posix() for p in images]
     assert len(names) == len(set(names))

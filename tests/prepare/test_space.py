@@ -14,13 +14,13 @@ from pathlib import Path
 
 import pytest
 
-from llavamix.catalog import load_catalog
+from llavamix.catalog import Catalog, load_catalog
 from llavamix.foundation.errors import DiskSpaceError
-from llavamix.prepare import PrepareOptions, prepare
+from llavamix.plan import RunPlan
+from llavamix.prepare import PrepareOptions, plan_prepare, prepare
 from tests.fs import SmallDisk
 from tests.httpserver import Fault, LoopbackServer
 from tests.prepare.archives import STEP, TRICKLE, Watch, archives_catalog, laid_out
-from tests.prepare.runs import run_cli
 
 MIB = 1 << 20
 FALLBACK = 30.0  # seconds after which a held answer goes on anyway, so a run that never waits still ends
@@ -81,14 +81,18 @@ def test_a_download_waits_for_room_another_archive_will_free(
     assert not list(downloads.glob("*/*.zip*")), "the archives were deleted once laid out"
 
 
+def roomy_plan(catalog: Catalog, tmp_path: Path) -> RunPlan:
+    """The run's plan made where the disk is big: what a run sees when the disk filled up after its plan."""
+    return plan_prepare(catalog, [], tmp_path / "roomy", PrepareOptions())
+
+
 def test_an_archive_whose_extraction_cannot_fit_beside_it_is_not_downloaded(
     tmp_path: Path, server: LoopbackServer, small_disk: SmallDisk
 ) -> None:
     root = small_disk("1536k") / "data"
-    catalog = archives_catalog(tmp_path, server, ["a"])
-    proc = run_cli("prepare", "--catalog", catalog, "--root", root)
-    assert proc.returncode == 3, proc.stdout + proc.stderr
-    said = " ".join(proc.stderr.split())
+    catalog = load_catalog(archives_catalog(tmp_path, server, ["a"]))
+    report = prepare(catalog, [], root, PrepareOptions(verify=False), plan=roomy_plan(catalog, tmp_path))
+    said = " ".join(str(report.failures["a"]).split())
     assert "needs 1.0 MiB more, and extracting it about 1.0 MiB more there, but its filesystem has" in said, said
     assert "free some space, or pass --downloads with a folder on another disk" in said, said
     assert not server.gets("/a.zip"), "nothing was fetched"
@@ -109,7 +113,7 @@ def test_two_extractions_that_each_fit_are_not_both_started_on_a_disk_for_one(
     watch.hold("b", lambda: go.is_set() or "extract a" in watch.started)
     options = PrepareOptions(jobs=2, extract_jobs=2, downloads=tmp_path / "downloads", verify=False, progress=watch)
     with waits(go) as seen:
-        report = prepare(catalog, [], root, options)
+        report = prepare(catalog, [], root, options, plan=roomy_plan(catalog, tmp_path))
     assert watch.most["extract"] == 1, "both extractions were under way at once"
     done = [s.name for s in report.sources if s.status == "done"]
     assert len(done) == 1, report.failures

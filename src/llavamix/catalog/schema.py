@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from types import MappingProxyType
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 from urllib.parse import unquote, urlparse
 
 import msgspec
@@ -25,7 +25,6 @@ from llavamix.foundation.layout import component_problem, escape_problem
 BUILTIN = {"default": "sources.toml", "sample": "sample.toml"}
 SCHEMES = ("http", "https", "file", "hf", "gdrive")
 ArchiveKind = Literal["zip", "tar", "tar.gz", "none"]
-Bytes = Annotated[int, msgspec.Meta(ge=0)]
 # '..' anywhere in a folder value is refused, even where it stays inside lexically: 'a/../b' resolves through
 # whatever 'a' links to
 _DOTDOT = "contains '..'"
@@ -38,9 +37,9 @@ class Source(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=Tr
     url: str
     into: str
     title: str = ""
-    size: Bytes | None = None  # exact: the download must have it
-    approx_size: Bytes | None = None  # as published, approximate: for the plan only, never checked
-    approx_extracted: Bytes | None = None  # what laying it out writes, approximate (a crawl's images)
+    size: int | None = None  # exact: the download must have it
+    approx_size: int | None = None  # as published, approximate: for the plan only, never checked
+    approx_extracted: int | None = None  # what laying it out writes, approximate (a crawl's images)
     md5: str | None = None
     sha256: str | None = None
     archive: ArchiveKind = "none"
@@ -247,8 +246,10 @@ def _check_values(src: Source) -> str | None:
         return f"md5 {src.md5!r} is not 32 hex digits"
     if src.sha256 and not _is_hex(src.sha256, 64):
         return f"sha256 {src.sha256!r} is not 64 hex digits"
-    if src.size is not None and src.size < 0:
-        return f"size {src.size} is negative"
+    for key in ("size", "approx_size", "approx_extracted"):
+        value = getattr(src, key)
+        if value is not None and value < 0:
+            return f"{key} {value} is negative"
     return _check_paths(src)
 
 
