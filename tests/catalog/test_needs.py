@@ -1,5 +1,6 @@
 """``needs``, ``needs_one_of``, ``image_prefixes`` and ``spellings`` are checked when the catalog loads: a need
-names a source of the catalog and no cycle; prefixes are plain folders, each claimed by one source; spellings pair two folder names."""
+names a source of the catalog and no cycle; prefixes are plain folders, each claimed by one source; spellings
+pair two folder names."""
 
 from __future__ import annotations
 
