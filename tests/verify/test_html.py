@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import re
-import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
 
 from llavamix.verify import VerifyOptions, verify_mix, write_html
+from tests.chromium import chromium, needs_chromium
 from tests.verify.conftest import image_files, record, write_mix
 
 pytest.importorskip("matplotlib", reason="the HTML report needs the 'report' extra")
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 
 def make_page(data_root: Path, tmp_path: Path) -> Path:
@@ -30,31 +28,13 @@ def test_page_is_self_contained(data_root: Path, tmp_path: Path) -> None:
     assert not re.search(r"""(src|href)=['"](?!data:)""", page)  # nothing loaded from elsewhere
 
 
-@pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (apt-get install chromium)")
+@needs_chromium
 def test_chromium_renders_tables_plots_and_thumbnails(data_root: Path, tmp_path: Path) -> None:
     page = make_page(data_root, tmp_path)
-    flags = [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        f"--user-data-dir={tmp_path / 'profile'}",
-    ]
     shot = tmp_path / "shot.png"
-    subprocess.run(
-        [CHROMIUM, *flags, f"--screenshot={shot}", "--window-size=1200,2400", page.as_uri()],
-        check=True,
-        capture_output=True,
-        timeout=120,
-    )
+    chromium(tmp_path / "p1", f"--screenshot={shot}", "--window-size=1200,2400", page.as_uri())
     assert shot.stat().st_size > 10_000
-    dom = subprocess.run(
-        [CHROMIUM, *flags, "--dump-dom", page.as_uri()], check=True, capture_output=True, timeout=120, text=True
-    ).stdout
+    dom = chromium(tmp_path / "p2", "--dump-dom", page.as_uri())
     assert dom.count("<table") >= 3
     assert dom.count('class="plot"') >= 4  # composition, turns, words, sizes, tokens
     assert 'class="thumb"' in dom and "bomb" in dom and "not_object" in dom

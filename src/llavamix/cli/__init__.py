@@ -4,7 +4,7 @@ The only package that prints or exits; it may import every other part of llavami
 module per concern: ``options`` (the shared options), ``progress`` (the library's Progress as rich bars),
 ``render`` (one renderer per library report), ``failures`` (how any failure reads, printed from one place for
 every command), ``exits`` (exit codes, errors and stop requests), and the commands by what they do: ``acquire``
-(sources, status, fetch, prepare), ``check`` (verify, stats), ``serve`` (index, pack).
+(sources, status, fetch, prepare), ``check`` (verify, stats), ``serve`` (index, pack), ``browse`` (browse), ``mixes`` (mix build).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import signal
 import click
 
 from llavamix import __version__
-from llavamix.cli import acquire, check, serve
+from llavamix.cli import acquire, browse, check, mixes, serve
 from llavamix.cli.exits import EXIT_ERROR, EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, stop_on_signal
 from llavamix.cli.failures import describe_os_error
 
@@ -23,7 +23,7 @@ __all__ = ["EXIT_ERROR", "EXIT_OK", "EXIT_PARTIAL", "EXIT_USAGE", "cli", "descri
 
 
 @click.group(
-    commands=[*acquire.COMMANDS, *check.COMMANDS, *serve.COMMANDS],
+    commands=[*acquire.COMMANDS, *check.COMMANDS, *serve.COMMANDS, *browse.COMMANDS, *mixes.COMMANDS],
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 @click.version_option(__version__, prog_name="llavamix")

@@ -15,6 +15,7 @@ EXTRA_OF = {
     "numpy": "serve",
     "webdataset": "serve",
     "matplotlib": "report",
+    "imagehash": "dedup",
 }
 
 

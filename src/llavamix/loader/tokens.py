@@ -215,15 +215,34 @@ def encode_signals(turns: Turns, tokenizer: Any, tpl: Template, has_image: bool,
     return Tokenized(ids, labels)
 
 
-def encode_plain(turns: Turns, tokenizer: Any, tpl: Template) -> Tokenized:
-    """Pretraining format: ``<image>`` + caption + newline; the image part is masked."""
+def _check_plain(turns: Turns) -> None:
     if len(turns) != 2 or IMAGE_TOKEN not in turns[0][1]:
         raise ValueError("the plain template needs exactly two turns, the first one holding <image>")
+
+
+def encode_plain(turns: Turns, tokenizer: Any, tpl: Template) -> Tokenized:
+    """Pretraining format: ``<image>`` + caption + newline; the image part is masked."""
+    _check_plain(turns)
     batch = _Batch(tokenizer).add(IMAGE_TOKEN + turns[1][1] + tpl.sep, True).add(IMAGE_TOKEN, True)
     ids, head = batch.run()
     labels = list(ids)
     _mask(labels, 0, len(head))
     return Tokenized(ids, labels)
+
+
+def prompt_text(turns: Turns, config: PreprocessConfig, has_image: bool) -> str:
+    """The text ``encode`` tokenizes for a record's turns, ``<image>`` still written as text (what a reader of the
+    mix wants to see: ``llavamix browse`` shows it); ValueError where ``encode`` raises it for the conversation."""
+    tpl = template(config.template)
+    if has_image and config.is_multimodal:
+        turns = multimodal_turns(turns, tpl, config.mm_use_im_start_end)
+    if tpl.style == "plain":
+        _check_plain(turns)
+        return IMAGE_TOKEN + turns[1][1] + tpl.sep
+    if tpl.style == "signals":
+        header, lines = tpl.signals(list(turns))
+        return header + "".join(lines) + "### "
+    return tpl.render(_dialogue(turns, tpl))
 
 
 def encode(turns: Turns, tokenizer: Any, config: PreprocessConfig, has_image: bool) -> Tokenized:

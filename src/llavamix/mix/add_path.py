@@ -30,14 +30,17 @@ class AddPath:
     how: Literal["written", "exists"]
 
 
-def with_prefix(raw: bytes | msgspec.Raw, prefix: str = PREFIX) -> bytes | msgspec.Raw:
-    """The record with ``prefix`` before its ``image`` value; anything that is not such a record is unchanged."""
+def with_prefix(raw: bytes | msgspec.Raw, prefix: str = PREFIX, *, again: bool = False) -> bytes | msgspec.Raw:
+    """The record with ``prefix`` before its ``image`` value; anything that is not such a record is unchanged, and
+    so is a path that already starts with ``prefix`` unless ``again`` (the mix builder prepends whatever is there).
+
+    Every value keeps its bytes; the top-level keys are joined again without whitespace between them."""
     try:
         fields = _fields.decode(raw)
         image = _text.decode(fields["image"])
     except (msgspec.DecodeError, msgspec.ValidationError, KeyError):
         return raw  # no object, no image, or a non-string image: nothing to prefix
-    if image.startswith(prefix):
+    if image.startswith(prefix) and not again:
         return raw
     fields["image"] = msgspec.Raw(msgspec.json.encode(prefix + image))
     return msgspec.json.encode(fields)

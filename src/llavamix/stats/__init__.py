@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from llavamix.stats.compute import StatsOptions, compute_stats
-    from llavamix.stats.html import write_html
+    from llavamix.stats.html import render_body, write_html
     from llavamix.stats.report import SourceStats, StatsReport
 else:  # each name above is imported on first use, so importing the package costs nothing
     from llavamix.foundation.lazy import lazy_exports

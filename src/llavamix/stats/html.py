@@ -11,6 +11,11 @@ from llavamix.stats.report import StatsReport
 
 def write_html(report: StatsReport, out: Path) -> None:
     """Write ``report`` as one HTML page at ``out`` (needs the ``report`` extra for the plots)."""
+    write_page(out, f"llavamix stats: {Path(report.mix).name}", render_body(report))
+
+
+def render_body(report: StatsReport) -> str:
+    """The page's body: summary, composition table and plots (``llavamix browse`` shows it on its summary page)."""
     data = report.to_json()
     rows = [
         (html.escape(k), f"{v['records']:,}", f"{v['images']:,}", html.escape(", ".join(v["prefixes"])))
@@ -23,7 +28,7 @@ def write_html(report: StatsReport, out: Path) -> None:
         ("malformed", f"{report.malformed:,}"),
         ("unique images", f"{report.images:,}"),
     ]
-    body = (
+    return (
         "<h2>Summary</h2>"
         + table((), totals)
         + "<h2>Composition</h2>"
@@ -31,7 +36,6 @@ def write_html(report: StatsReport, out: Path) -> None:
         + "<h2>Plots</h2>"
         + figures(_plots(report))
     )
-    write_page(out, f"llavamix stats: {Path(report.mix).name}", body)
 
 
 def _plots(report: StatsReport) -> list[tuple[str, Draw]]:
