@@ -4,7 +4,8 @@ The only package that prints or exits; it may import every other part of llavami
 module per concern: ``options`` (the shared options), ``progress`` (the library's Progress as rich bars),
 ``render`` (one renderer per library report), ``failures`` (how any failure reads, printed from one place for
 every command), ``exits`` (exit codes, errors and stop requests), and the commands by what they do: ``acquire``
-(sources, status, fetch, prepare), ``check`` (verify, stats), ``serve`` (index, pack), ``browse`` (browse), ``mixes`` (mix build).
+(sources, status, fetch, prepare), ``check`` (verify, stats), ``serve`` (index, pack), ``browse`` (browse),
+``mixes`` (mix build).
 """
 
 from __future__ import annotations
