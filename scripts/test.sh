@@ -15,7 +15,7 @@ fi
 "$PY" -m pip install -q --upgrade pip "${pins[@]}"
 # The CPU build of torch; an unpinned torch would pull a multi-GB CUDA build.
 "$PY" -m pip install -q "torch==2.13.0" "${pins[@]}"
-"$PY" -m pip install -q -e ".[dev,serve,report,torch,dedup]" "${pins[@]}"
+"$PY" -m pip install -q -e ".[dev,serve,report,torch,dedup,cloud,ray]" "${pins[@]}"
 # The reference implementation the loader is tested against (its own pins are ancient: no deps).
 "$PY" -m pip install -q --no-deps "llava-torch==1.2.2.post1" "${pins[@]}"
 # Hugging Face datasets reads the Parquet shards back in a round-trip test (too heavy for the dev extra).

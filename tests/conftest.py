@@ -9,6 +9,7 @@ import pytest
 
 from tests.fs import SmallDisk, tiny_disks
 from tests.mixdata import write_images, write_mix
+from tests.s3server import s3  # noqa: F401 (a fixture: a bucket on a loopback S3 server)
 
 
 @pytest.fixture

@@ -16,6 +16,10 @@ EXTRA_OF = {
     "webdataset": "serve",
     "matplotlib": "report",
     "imagehash": "dedup",
+    "fsspec": "s3",
+    "s3fs": "s3",
+    "gcsfs": "gcs",
+    "ray": "ray",
 }
 
 
