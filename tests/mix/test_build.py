@@ -16,7 +16,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from llavamix.foundation.records import iter_windows
-from tests.mix.builds import build, image_bytes, provenance, put_image, record, write_json, write_jsonl
+from llavamix.mix import build_mix, load_recipe
+from llavamix.mix.build import BuildOptions
+from tests.mix.builds import build, image_bytes, provenance, put_image, recipe, record, write_json, write_jsonl
 
 A = '[[input]]\nname = "a"\npath = "a.json"\nroot = "data"\n'
 RED, BLUE = image_bytes((64, 48), (200, 10, 10)), image_bytes((64, 48), (10, 10, 200))
@@ -61,6 +63,24 @@ def test_same_recipe_and_inputs_give_byte_identical_outputs(tmp_path: Path) -> N
     build(tmp_path, text, out="two/new.json")
     for name in ("new.json", "new.manifest.json", "new.provenance.jsonl"):
         assert (tmp_path / "one" / name).read_bytes() == (tmp_path / "two" / name).read_bytes()
+
+
+@pytest.mark.parametrize("jobs", [1, 3])
+def test_the_first_pass_in_several_processes_gives_the_same_output(
+    tmp_path: Path, jobs: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("llavamix.mix.plan.DESCRIBE_BATCH", 4)  # many batches, several in flight at once
+    for name, data in (("coco/red.png", RED), ("coco/blue.png", BLUE), ("gqa/images/red.png", RED)):
+        put_image(tmp_path / "data", name, data)
+    images = ["coco/red.png", "coco/blue.png", "gqa/images/red.png", None]
+    write_json(tmp_path / "a.json", [record(i, images[i % 4], f"question {i % 7}") for i in range(60)])
+    text = A + '[[select]]\nimage_prefix = "coco/"\naction = "cap"\ncount = 4\n[dedup]\nby = ["text", "image_bytes"]\n'
+    loaded = load_recipe(recipe(tmp_path, text))
+    build_mix(loaded, tmp_path / "one/new.json", BuildOptions(jobs=1))
+    report = build_mix(loaded, tmp_path / "many/new.json", BuildOptions(jobs=jobs))
+    assert report.duplicates["text"] and report.duplicates["image_bytes"] and report.records
+    for name in ("new.json", "new.manifest.json", "new.provenance.jsonl"):
+        assert (tmp_path / "one" / name).read_bytes() == (tmp_path / "many" / name).read_bytes()
 
 
 def test_output_records_keep_their_input_bytes_and_provenance_says_where_each_came_from(tmp_path: Path) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,9 +31,11 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class BuildOptions:
-    """``local``: the downloaded file of each input given by URL (by input name)."""
+    """``local``: the downloaded file of each input given by URL (by input name); ``jobs``: processes that
+    describe the records in the first pass (None: every core)."""
 
     local: Mapping[str, Path] = field(default_factory=dict)
+    jobs: int | None = None
     progress: Progress = field(default=NULL_PROGRESS, compare=False)
 
 
@@ -41,7 +44,7 @@ def build_mix(recipe: LoadedRecipe, out: Path, options: BuildOptions | None = No
     options = options or BuildOptions()
     out = Path(out)
     _refuse_inputs_as_output(recipe, out, options.local)
-    plan = make_plan(recipe, options.local, options.progress)
+    plan = make_plan(recipe, options.local, options.progress, options.jobs or os.cpu_count() or 1)
     manifest, provenance = sidecar_paths(out)
     report = BuildReport(
         out,

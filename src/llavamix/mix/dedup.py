@@ -6,6 +6,7 @@ digests are kept, one per kept record and key, so memory is a few dozen bytes pe
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 
 from llavamix.mix.facts import Facts
 from llavamix.mix.images import InputImages
@@ -51,25 +52,24 @@ class Deduplicator:
 
     def duplicate(self, facts: Facts, images: InputImages) -> str | None:
         """The first key on which ``facts`` repeats a kept record, else None (and its keys are remembered)."""
-        keys = {key: self._key(key, facts, images) for key in self.by}
-        for key, value in keys.items():
+        keys = self.keys(facts, images)
+        self.unreadable += unreadable(self.by, facts, keys)
+        return self.settle(keys)
+
+    def keys(self, facts: Facts, images: InputImages) -> tuple[int | None, ...]:
+        """The record's value of each key (None: it has none); no state is read or changed, so any process may
+        compute them."""
+        return tuple(dedup_key(key, facts, images) for key in self.by)
+
+    def settle(self, keys: tuple[int | None, ...]) -> str | None:
+        """The first key on which ``keys`` repeat a kept record's, else None (and they are remembered)."""
+        for key, value in zip(self.by, keys, strict=True):
             if value is not None and self._seen(key, value):
                 return key
-        for key, value in keys.items():
+        for key, value in zip(self.by, keys, strict=True):
             if value is not None:
                 self._remember(key, value)
         return None
-
-    def _key(self, key: str, facts: Facts, images: InputImages) -> int | None:
-        if key == "id":
-            return facts.id_key()
-        if key == "text":
-            return facts.text_key()
-        if facts.image is None:
-            return None  # text-only: no image to compare
-        value = images.content(facts.image) if key == "image_bytes" else images.phash(facts.image)
-        self.unreadable += value is None
-        return value
 
     def _seen(self, key: str, value: int) -> bool:
         return self.near.near(value) if key == "phash" else value in self.seen[key]
@@ -79,3 +79,20 @@ class Deduplicator:
             self.near.add(value)
         else:
             self.seen[key].add(value)
+
+
+def dedup_key(key: str, facts: Facts, images: InputImages) -> int | None:
+    """The record's value of one dedup key, None when it has none (no id, no image, an unreadable image)."""
+    if key == "id":
+        return facts.id_key()
+    if key == "text":
+        return facts.text_key()
+    if facts.image is None:
+        return None  # text-only: no image to compare
+    return images.content(facts.image) if key == "image_bytes" else images.phash(facts.image)
+
+
+def unreadable(by: Sequence[str], facts: Facts, keys: tuple[int | None, ...]) -> int:
+    """1 when the record has an image that an image key could not read, else 0."""
+    image_keys = (v for k, v in zip(by, keys, strict=True) if k in ("image_bytes", "phash"))
+    return int(facts.image is not None and any(v is None for v in image_keys))

@@ -5,16 +5,17 @@ to, or -1 when the filter or dedup leaves it out), two bytes a record; then the 
 from __future__ import annotations
 
 from array import array
-from collections import Counter
-from collections.abc import Mapping
+from collections import Counter, deque
+from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from llavamix.foundation.errors import ConfigError
 from llavamix.foundation.io import hash_file
 from llavamix.foundation.tasks import CANCEL, NULL_PROGRESS, Progress
-from llavamix.mix.dedup import Deduplicator
-from llavamix.mix.facts import Facts, read_facts
+from llavamix.mix.dedup import Deduplicator, dedup_key, unreadable
+from llavamix.mix.facts import read_facts
 from llavamix.mix.filters import RecordFilter, error_indices
 from llavamix.mix.images import InputImages
 from llavamix.mix.inputs import iter_raws
@@ -24,7 +25,8 @@ from llavamix.mix.sample import KEEP, Quota, quota, unmet
 from llavamix.mix.select import Matcher, first_match
 
 LEFT_OUT = -1
-BATCH = 1 << 16  # records between progress updates and stop checks
+BATCH = 1 << 16  # records between progress updates and stop checks (the second pass)
+DESCRIBE_BATCH = 1024  # records a process describes at once in the first pass
 
 
 @dataclass
@@ -40,11 +42,14 @@ class Plan:
     unreadable_images: int = 0
 
 
-def make_plan(recipe: LoadedRecipe, local: Mapping[str, Path], progress: Progress = NULL_PROGRESS) -> Plan:
-    """Scan every input (``local``: the file of an input given by URL) and settle each record's select."""
+def make_plan(
+    recipe: LoadedRecipe, local: Mapping[str, Path], progress: Progress = NULL_PROGRESS, jobs: int = 1
+) -> Plan:
+    """Scan every input (``local``: the file of an input given by URL) and settle each record's select; ``jobs``
+    processes describe the records."""
     paths = [local.get(i.name) or recipe.local(i.path) for i in recipe.recipe.input]
     plan = Plan(recipe, paths, selects=_select_counts(recipe))
-    scanner = _Scanner(plan, progress)
+    scanner = _Scanner(plan, progress, jobs)
     for n, path in enumerate(paths):
         scanner.scan(n, path)
     plan.unreadable_images = scanner.dedup.unreadable
@@ -60,8 +65,8 @@ def _select_counts(recipe: LoadedRecipe) -> list[SelectCounts]:
 class _Scanner:
     """The first pass over the inputs, in recipe order (dedup's "first occurrence" spans them all)."""
 
-    def __init__(self, plan: Plan, progress: Progress) -> None:
-        self.plan, self.progress = plan, progress
+    def __init__(self, plan: Plan, progress: Progress, jobs: int) -> None:
+        self.plan, self.progress, self.jobs = plan, progress, jobs
         recipe = plan.recipe
         self.matchers = [Matcher(s, recipe.source_prefixes.get(s.source or "", [])) for s in recipe.recipe.select]
         self.dedup = Deduplicator(recipe.recipe.dedup)
@@ -89,32 +94,101 @@ class _Scanner:
 
     def _slots(self, name: str, path: Path, check: RecordFilter, images: InputImages) -> array:
         slots, key = array("h"), f"mix scan {name}"
+        describer = Describer(name, path, self.matchers, check, images, self.dedup.by)
         self.progress.start(key, None, "records")
-        for i, raw in enumerate(iter_raws(path)):
-            facts = read_facts(raw, path, i)
-            k = first_match(self.matchers, name, facts)
-            slots.append(self._place(k, i, facts, check, images))
-            if i % BATCH == BATCH - 1:
-                self.progress.advance(key, BATCH)
-                CANCEL.check()
+        for described in _described(describer, path, self.jobs):
+            slots.extend(self._place(d) for d in described)
+            self.progress.advance(key, len(described))
+            CANCEL.check()
         self.progress.finish(key)
         return slots
 
-    def _place(self, k: int, i: int, facts: Facts, check: RecordFilter, images: InputImages) -> int:
-        """Record ``i`` falls to select ``k``: counted there, then left out (LEFT_OUT) or kept (``k``)."""
+    def _place(self, described: Described) -> int:
+        """A record fell to select ``k``: counted there, then left out (LEFT_OUT) or kept (``k``)."""
+        k, reason, keys, unreadable = described
         counts = self.plan.selects[k]
         counts.matched += 1
-        reason = check.reject(i, facts)
         if reason is not None:
             self.plan.filtered[reason] += 1
             return LEFT_OUT
         counts.after_filter += 1
-        duplicate = self.dedup.duplicate(facts, images)
+        self.dedup.unreadable += unreadable
+        duplicate = self.dedup.settle(keys)
         if duplicate is not None:
             self.plan.duplicates[duplicate] += 1
             return LEFT_OUT
         counts.after_dedup += 1
         return k
+
+
+Described = tuple[int, str | None, tuple[int | None, ...], int]  # select, filter reason, dedup keys, unreadable
+
+
+@dataclass
+class Describer:
+    """What the first pass learns of each record on its own (its select, the filter's verdict, its dedup keys):
+    no state shared between records, so batches of records are described in several processes at once; the
+    order-dependent part (counts, dedup's first occurrence) stays with the scanner."""
+
+    name: str
+    path: Path
+    matchers: list[Matcher]
+    check: RecordFilter
+    images: InputImages
+    by: Sequence[str]
+
+    def describe(self, batch: list[tuple[int, bytes]]) -> list[Described]:
+        return [self._one(i, raw) for i, raw in batch]
+
+    def _one(self, i: int, raw: bytes) -> Described:
+        facts = read_facts(raw, self.path, i)
+        k = first_match(self.matchers, self.name, facts)
+        reason = self.check.reject(i, facts)
+        if reason is not None:
+            return k, reason, (), 0
+        keys = tuple(dedup_key(key, facts, self.images) for key in self.by)
+        return k, None, keys, unreadable(self.by, facts, keys)
+
+
+_WORKER: Describer | None = None  # the describer of a pool process, set once when the process starts
+
+
+def _start_worker(describer: Describer) -> None:
+    global _WORKER
+    _WORKER = describer
+
+
+def _describe_in_worker(batch: list[tuple[int, bytes]]) -> list[Described]:
+    assert _WORKER is not None
+    return _WORKER.describe(batch)
+
+
+def _described(describer: Describer, path: Path, jobs: int) -> Iterator[list[Described]]:
+    """Each batch of the input's records described, in input order; ``jobs`` > 1 describes them in that many
+    processes, a few batches ahead of the scanner."""
+    batches = _batches(path)
+    if jobs <= 1:
+        yield from (describer.describe(batch) for batch in batches)
+        return
+    with ProcessPoolExecutor(jobs, initializer=_start_worker, initargs=(describer,)) as pool:
+        ahead: deque[Future[list[Described]]] = deque()
+        for batch in batches:
+            ahead.append(pool.submit(_describe_in_worker, batch))
+            if len(ahead) > jobs:
+                yield ahead.popleft().result()
+        while ahead:
+            yield ahead.popleft().result()
+
+
+def _batches(path: Path) -> Iterator[list[tuple[int, bytes]]]:
+    batch: list[tuple[int, bytes]] = []
+    for i, raw in enumerate(iter_raws(path)):
+        batch.append((i, bytes(raw)))
+        if len(batch) == DESCRIBE_BATCH:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
 
 
 def _settle(plan: Plan) -> None:
