@@ -18,8 +18,9 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class MixRunOptions:
-    """``index``: also write the training index there; ``verify``: verify the output (quick checks, ``jobs``
-    processes); ``downloads``: where inputs given by URL land [default: OUT's folder/.llavamix/downloads]."""
+    """``index``: also write the training index there; ``verify``: verify the output (quick checks); ``jobs``:
+    processes that read the inputs and verify; ``downloads``: where inputs given by URL land [default: OUT's
+    folder/.llavamix/downloads]."""
 
     index: Path | None = None
     verify: bool = True
@@ -46,7 +47,8 @@ def build(recipe_path: Path, out: Path, options: MixRunOptions | None = None) ->
     options = options or MixRunOptions()
     recipe = mix.load_recipe(Path(recipe_path))  # every recipe error before any download or output
     local = _fetch_urls(recipe, Path(out), options)
-    built = mix.build_mix(recipe, Path(out), mix.BuildOptions(local=local, progress=options.progress))
+    build = mix.BuildOptions(local=local, jobs=options.jobs, progress=options.progress)
+    built = mix.build_mix(recipe, Path(out), build)
     checked, checked_path = _verify(built.out, recipe.output_root, options) if options.verify else (None, None)
     indexed = None
     if options.index is not None:

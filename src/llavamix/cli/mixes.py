@@ -36,7 +36,7 @@ def mix_group() -> None:
     show_default=True,
     help="Verify the new mix under the recipe's root (report: NEW.verify.json).",
 )
-@jobs_option(None, "Processes that verify the new mix [default: all cores].")
+@jobs_option(None, "Processes that read the inputs and verify the new mix [default: all cores].")
 @downloads_option
 @handle_errors
 def build_cmd(
