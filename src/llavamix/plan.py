@@ -10,6 +10,7 @@ the extract stage's member lists, and writes nothing.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -129,8 +130,17 @@ def _download_size(src: Source, dest: Path, probe: fetch.SizeProbe | None) -> tu
             )
         return told, f"server ({probe.how})" if probe else "server", ""
     where = "catalog" if src.size is not None else "approximate" if catalog is not None else ""
-    why = f"the server did not tell ({probe.problem})" if probe is not None and probe.problem else ""
+    why = f"the server did not tell: {_short(probe.problem)}" if probe is not None and probe.problem else ""
     return catalog, where, why
+
+
+def _short(problem: str, most: int = 90) -> str:
+    """A failure's gist for a table cell: its text up to the library's own nested detail, at most ``most``."""
+    unreachable = re.search(r"ConnectionPool\(host='([^']+)'", problem)
+    if unreachable:
+        return f"cannot connect to {unreachable.group(1)}"
+    gist = problem.split(" (Caused by ", 1)[0]
+    return gist if len(gist) <= most else gist[: most - 1] + "…"
 
 
 def _state(src: Source, ctx: recipes.Context, dest: Path) -> tuple[State, int]:

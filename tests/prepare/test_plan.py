@@ -62,7 +62,7 @@ def test_the_catalog_answers_when_the_server_will_not_tell(tmp_path: Path, serve
     server.fault("/a.zip", Fault(status=403, repeat=True))
     planned = by_name(plan_prepare(catalog, [], tmp_path / "data"))["a"]
     assert (planned.download, planned.download_from) == (catalog["a"].size, "catalog")
-    assert "the server did not tell (HEAD answered 403, GET 403)" in planned.note
+    assert "the server did not tell: HEAD answered 403, GET 403" in planned.note
 
 
 def test_a_server_disagreeing_with_the_catalog_is_noted(tmp_path: Path, server: LoopbackServer) -> None:
@@ -151,3 +151,13 @@ def test_the_plan_leads_every_prepare(tmp_path: Path) -> None:
     assert "to download: 5.9 KiB" in proc.stdout
     report = prepare(load_catalog("sample"), ["coco"], tmp_path / "data", PrepareOptions(verify=False))
     assert [s.status for s in report.sources] == ["skipped"]
+
+
+def test_an_unreachable_server_is_named_in_a_short_note(tmp_path: Path) -> None:
+    catalog = tmp_path / "c.toml"
+    catalog.write_text(
+        '[[source]]\nname = "a"\nurl = "http://127.0.0.1:9/a.zip"\napprox_size = 5000\narchive = "zip"\ninto = "a"\n'
+    )
+    planned = by_name(plan_prepare(load_catalog(catalog), [], tmp_path / "data"))["a"]
+    assert (planned.download, planned.download_from) == (5000, "approximate")
+    assert planned.note == "the server did not tell: cannot connect to 127.0.0.1"

@@ -96,13 +96,20 @@ def render_fetch(report: fetch.FetchReport, laid_out: list[str], root: Path) -> 
 
 def render_crawl(crawl: fetch.CrawlReport, root: Path) -> None:
     """One line per crawl; dead URLs with the records of the mix they cost and how to drop those records."""
-    say(
-        f"{crawl.source}: {crawl.keys:,} images wanted, {crawl.landed:,} fetched, {crawl.present:,} already there, "
-        f"{len(crawl.dead):,} dead"
-    )
+    if crawl.mirror:
+        say(
+            f"{crawl.source}: {crawl.keys:,} images wanted, {crawl.mirrored:,} from the mirror, {crawl.landed:,} "
+            f"crawled, {crawl.present:,} already there, {len(crawl.dead):,} dead in both"
+        )
+    else:
+        say(
+            f"{crawl.source}: {crawl.keys:,} images wanted, {crawl.landed:,} fetched, {crawl.present:,} already "
+            f"there, {len(crawl.dead):,} dead"
+        )
     if not crawl.dead and not crawl.unknown:
         return
-    gone = f"{len(crawl.dead):,} image URLs are dead" + (f" ({crawl.report})" if crawl.report else "")
+    dead = "are missing from the mirror and their URLs are dead" if crawl.mirror else "image URLs are dead"
+    gone = f"{len(crawl.dead):,} {dead}" + (f" ({crawl.report})" if crawl.report else "")
     if crawl.unknown:
         gone += f", and the mix names {crawl.unknown:,} keys that dataset.json lacks"
     if crawl.dead_records:
@@ -265,7 +272,7 @@ def render_plan(plan: plan_mod.RunPlan) -> None:
             p.name,
             p.state,
             _figure(p.download, p.download_from),
-            "-" if left == 0 else "?" if left is None else human_bytes(left),
+            "-" if left == 0 else _figure(left, p.download_from),
             _figure(p.extracted, p.extracted_from),
             escape(p.note),
         )
