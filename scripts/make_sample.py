@@ -22,6 +22,7 @@ import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+from urllib.parse import urlparse
 
 from PIL import Image, ImageDraw, features
 
@@ -202,6 +203,10 @@ OCR_IMAGES: tuple[Pic, ...] = (
 # Keys whose URLs are dead (no file behind them), as many real ones are; the sample mix does not use them.
 OCR_DEAD = ("0000000000", "B000DEAD00")
 OCR_IMAGE_FOLDER = "images"
+# The OCR-VQA mirror (the community's zip of the covers as first released): its members sit in ocr_vqa/images/ as
+# <key>.jpg; the sample's holds a real JPEG and the GIF under .jpg, and lacks the PNG's key, which the crawl fills.
+OCR_MIRROR_FOLDER = "ocr_vqa/images"
+OCR_MIRRORED = ("080522393X.jpg", "1570761280.gif")
 
 PRETRAIN_PROMPTS = (
     "Give a brief description of the image.",
@@ -548,14 +553,26 @@ def ocr_index() -> dict[str, dict[str, object]]:
     return index
 
 
+def mirror_name(src: Source) -> str:
+    return PurePosixPath(urlparse(src.mirror).path).name
+
+
+def ocr_mirror() -> bytes:
+    """The miniature mirror zip: some of the covers, each as ``<key>.jpg`` whatever its format."""
+    pics = [pic for pic in OCR_IMAGES if pic.path in OCR_MIRRORED]
+    return zip_bytes({f"{OCR_MIRROR_FOLDER}/{ocr_key(pic)}.jpg": encode(pic) for pic in pics})
+
+
 def loose_files(sources: list[Source]) -> dict[str, bytes]:
-    """Files served beside a source's download (the OCR-VQA images), by path under ``sample/``."""
-    return {
+    """Files served beside a source's download (the OCR-VQA images and mirror), by path under ``sample/``."""
+    out = {
         f"{s.name}/{OCR_IMAGE_FOLDER}/{pic.path}": encode(pic)
         for s in sources
         if s.kind == "ocrvqa"
         for pic in OCR_IMAGES
     }
+    out.update({f"{s.name}/{mirror_name(s)}": ocr_mirror() for s in sources if s.mirror})
+    return out
 
 
 def source_files(sources: list[Source]) -> dict[str, tuple[str, bytes]]:
@@ -612,6 +629,8 @@ def source_table(src: Source, file_name: str, data: bytes) -> str:
     ):  # the recipe's data, as the default catalog has it
         if getattr(src, key):
             keys[key] = [list(v) if isinstance(v, tuple) else v for v in getattr(src, key)]
+    if src.mirror:
+        keys["mirror"] = f"file:{SAMPLE}/{src.name}/{mirror_name(src)}"
     if src.name in ARCHIVES:
         keys["images"] = len(ARCHIVES[src.name][1])
     return "[[source]]\n" + "".join(f"{k} = {_toml_value(v)}\n" for k, v in keys.items())
@@ -628,6 +647,8 @@ def catalog_text(sources: list[Source], files: dict[str, tuple[str, bytes]]) -> 
         "# sam: the real zip's layout is undocumented too; the sample holds sam_images_share-sft/sa_*.jpg.\n"
         "# ocr_vqa: dataset.json's image URLs are relative to its own URL and point at sample/ocr_vqa/images/\n"
         f"# (JPEG, GIF, palette PNG); the keys {', '.join(OCR_DEAD)} have dead URLs, unused by the mix.\n"
+        f"# ocr_vqa's mirror zip holds {OCR_MIRROR_FOLDER}/<key>.jpg for {', '.join(OCR_MIRRORED)} (the GIF under\n"
+        "# .jpg); the crawl fills the key it lacks.\n"
     )
     return head + "".join("\n" + source_table(s, *files[s.name]) for s in sources)
 

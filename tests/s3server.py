@@ -3,6 +3,7 @@ through the real s3fs/botocore client path: credentials and the endpoint come fr
 
 from __future__ import annotations
 
+import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -40,7 +41,13 @@ def s3(monkeypatch: pytest.MonkeyPatch) -> Iterator[S3]:
         monkeypatch.setenv(key, value)
     for key in ("AWS_PROFILE", "AWS_SESSION_TOKEN"):
         monkeypatch.delenv(key, raising=False)
+    # moto keeps its buckets in the process across servers: start each test from an empty store
+    urllib.request.urlopen(urllib.request.Request(f"{endpoint}/moto-api/reset", method="POST"), timeout=30).close()
     boto3.client("s3", endpoint_url=endpoint).create_bucket(Bucket="mixes")
+    # fsspec caches one filesystem per set of options: one made for an earlier test's server would be reused
+    import s3fs
+
+    s3fs.S3FileSystem.clear_instance_cache()
     try:
         yield S3(endpoint, "mixes")
     finally:

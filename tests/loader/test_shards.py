@@ -45,13 +45,20 @@ def test_ranks_split_shards_and_even_cuts_to_the_shortest(pack, legacy_tok):
     assert sorted(_ids(list(uneven[0])) + _ids(list(uneven[1]))) == sorted(all_ids)
 
 
+def _through_loader(ds, workers, batch_size=2):
+    loader = torch.utils.data.DataLoader(ds, batch_size=batch_size, num_workers=workers, collate_fn=lambda b: b)
+    return [_ids(batch) for batch in loader]
+
+
 @pytest.mark.filterwarnings("ignore:This DataLoader will create")
 @pytest.mark.parametrize("workers", [0, 2, 3])
-def test_worker_count_does_not_change_the_stream(pack, legacy_tok, workers):
+def test_each_worker_count_gives_one_deterministic_stream_of_every_sample(pack, legacy_tok, workers):
+    """Workers read disjoint shards, so the stream's order depends on their number: for each number it is the
+    same every time, and it holds every sample of the rank exactly once."""
     ds = ShardDataset(pack, legacy_tok, batch_size=2, seed=1)
-    expected = _ids(list(ds))
-    loader = torch.utils.data.DataLoader(ds, batch_size=2, num_workers=workers, collate_fn=lambda b: b)
-    assert [i for batch in loader for i in _ids(batch)] == expected
+    first = [i for batch in _through_loader(ds, workers) for i in batch]
+    assert [i for batch in _through_loader(ds, workers) for i in batch] == first
+    assert sorted(first) == sorted(_ids(list(ds))) and len(first) == len(ds)
 
 
 def test_epoch_changes_shard_order(pack, legacy_tok):
@@ -63,16 +70,17 @@ def test_epoch_changes_shard_order(pack, legacy_tok):
     assert len(orders) > 1
 
 
-@pytest.mark.parametrize("consumed", [0, 2, 4, 7])
-def test_resume_with_workers_repeats_and_skips_nothing(pack, legacy_tok, consumed):
-    ds = ShardDataset(pack, legacy_tok, batch_size=2, seed=2)
+@pytest.mark.parametrize("steps", [0, 1, 2, 3, 5])
+def test_resume_with_workers_repeats_and_skips_nothing(pack, legacy_tok, steps):
+    ds = ShardDataset(pack, legacy_tok, batch_size=2, seed=2, num_workers=2)
     ds.set_epoch(1)
-    full = _ids(list(ds))
+    batches = _through_loader(ds, 2)
+    full = [i for batch in batches for i in batch]
+    consumed = sum(len(batch) for batch in batches[:steps])  # the samples of the batches taken
     state = ds.state_dict(consumed)
     resumed = ShardDataset(pack, legacy_tok, batch_size=2)
     resumed.load_state_dict(state)
-    loader = torch.utils.data.DataLoader(resumed, batch_size=2, num_workers=2, collate_fn=lambda b: b)
-    rest = [i for batch in loader for i in _ids(batch)]
+    rest = [i for batch in _through_loader(resumed, 2) for i in batch]
     assert full[:consumed] + rest == full
     # the two runs together are exactly one epoch: every record once (the records' token ids are all distinct)
     one_epoch = _ids(list(ShardDataset(pack, legacy_tok, shuffle=False)))

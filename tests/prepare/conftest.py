@@ -26,8 +26,8 @@ def sample_server() -> Iterator[LoopbackServer]:
 
 
 def http_catalog(tmp: Path, server: LoopbackServer, toml: Path = SAMPLE_TOML) -> Path:
-    """A copy of ``toml`` whose relative ``file:sample/...`` URLs point at ``server`` instead."""
-    text = re.sub(r'url = "file:sample/', f'url = "{server.base}/', toml.read_text())
+    """A copy of ``toml`` whose relative ``file:sample/...`` URLs (``url``, ``mirror``) point at ``server`` instead."""
+    text = re.sub(r'(url|mirror) = "file:sample/', rf'\1 = "{server.base}/', toml.read_text())
     out = tmp / "http-catalog.toml"
     out.write_text(text)
     return out

@@ -146,8 +146,8 @@ def test_prepare_cli_verifies_the_mix(tmp_path: Path, missing_image: bool) -> No
 def test_a_dead_ocr_url_the_mix_needs_is_counted_and_the_way_out_named(
     tmp_path: Path, sample_server: LoopbackServer
 ) -> None:
-    dead_key = "1570761280"
-    sample_server.fault(f"/ocr_vqa/images/{dead_key}.gif", Fault(status=404, repeat=True))
+    dead_key = "B00008RWPV"  # the key the sample's mirror lacks: crawled, and dead here
+    sample_server.fault(f"/ocr_vqa/images/{dead_key}.png", Fault(status=404, repeat=True))
     catalog = http_catalog(tmp_path, sample_server)
     root = tmp_path / "data"
     proc = run_cli("prepare", "finetune", "--catalog", catalog, "--root", root)

@@ -28,6 +28,7 @@ class Kind:
     archives: tuple[str, ...]
     description: str
     needs_prefixes: bool = False
+    mirrored: bool = False  # its recipe may lay out a ``mirror`` zip of the images before it crawls the rest
 
 
 ARCHIVE = Kind("archive", ARCHIVES, "an archive unpacked into `into` (minus `strip`), or a plain file placed there")
@@ -39,7 +40,12 @@ VQA_COLLECTION = Kind(
     needs_prefixes=True,
 )
 SAM = Kind("sam", UNPACKED, "an archive whose one folder of sa_<n>.jpg files lands flat in `into`")
-OCRVQA = Kind("ocrvqa", ("none",), "an image index (dataset.json) whose image URLs are crawled into `into`")
+OCRVQA = Kind(
+    "ocrvqa",
+    ("none",),
+    "an image index (dataset.json) whose image URLs are crawled into `into`, after its `mirror` zip if any",
+    mirrored=True,
+)
 
 KINDS: dict[str, Kind] = {k.name: k for k in (ARCHIVE, MIX_JSON, VQA_COLLECTION, SAM, OCRVQA)}
 
@@ -55,6 +61,9 @@ def kind_problem(source: Source) -> str | None:
         return f"kind {kind.name!r} needs archive = {' | '.join(kind.archives)}, not {source.archive!r}"
     if kind.needs_prefixes and not source.image_prefixes:
         return f"kind {kind.name!r} lands its members by image_prefixes; list the folders the archive holds"
+    if source.mirror and not kind.mirrored:
+        mirrored = ", ".join(k.name for k in KINDS.values() if k.mirrored)
+        return f"mirror is for kinds that crawl ({mirrored}), not kind {kind.name!r}; remove the key"
     return None
 
 

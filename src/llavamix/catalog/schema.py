@@ -53,6 +53,7 @@ class Source(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=Tr
     needs_one_of: list[str] = []  # alternatives: one of them laid out before this one (the first if none is chosen)
     image_prefixes: list[str] = []  # leading folders of the mix JSON's image paths that this source provides
     spellings: list[tuple[str, str]] = []  # top-level folders known under two names (the mix may use either)
+    mirror: str = ""  # a zip of the images a crawl would fetch, laid out first (kind ocrvqa): the crawl fills the rest
 
     @property
     def file_name(self) -> str:
@@ -235,11 +236,10 @@ def _explain(exc: msgspec.ValidationError) -> str:
 
 
 def _check_values(src: Source) -> str | None:
+    problem = _check_url("url", src.url) or (_check_url("mirror", src.mirror) if src.mirror else None)
+    if problem:
+        return problem
     scheme = src.scheme
-    if scheme not in SCHEMES:
-        return f"url {src.url!r} has scheme {scheme or 'none'!r}; use one of {', '.join(s + '://' for s in SCHEMES)}"
-    if scheme == "hf" and not src.url.startswith("hf://datasets/"):
-        return f"url {src.url!r}: Hub URLs look like hf://datasets/<owner>/<repo>/<path>"
     if scheme == "gdrive" and not src.filename:
         return f"url {src.url!r}: Drive links carry no file name; add filename = <the file's name on Drive>"
     if src.md5 and not _is_hex(src.md5, 32):
@@ -251,6 +251,15 @@ def _check_values(src: Source) -> str | None:
         if value is not None and value < 0:
             return f"{key} {value} is negative"
     return _check_paths(src)
+
+
+def _check_url(key: str, url: str) -> str | None:
+    scheme = urlparse(url).scheme
+    if scheme not in SCHEMES:
+        return f"{key} {url!r} has scheme {scheme or 'none'!r}; use one of {', '.join(s + '://' for s in SCHEMES)}"
+    if scheme == "hf" and not url.startswith("hf://datasets/"):
+        return f"{key} {url!r}: Hub URLs look like hf://datasets/<owner>/<repo>/<path>"
+    return None
 
 
 def _check_paths(src: Source) -> str | None:
@@ -298,11 +307,15 @@ def _is_hex(s: str, n: int) -> bool:
 
 
 def _resolve_file_url(path: Path, src: Source) -> Source:
-    parsed = urlparse(src.url)
-    if parsed.scheme != "file" or src.url.startswith("file://"):
-        return src
-    absolute = (path.parent / unquote(parsed.path)).resolve()
-    return msgspec.structs.replace(src, url=absolute.as_uri())
+    """Relative ``file:`` URLs (``url``, ``mirror``) resolved against the catalog's folder."""
+    return msgspec.structs.replace(src, url=_resolved(path, src.url), mirror=_resolved(path, src.mirror))
+
+
+def _resolved(path: Path, url: str) -> str:
+    parsed = urlparse(url)
+    if parsed.scheme != "file" or url.startswith("file://"):
+        return url
+    return (path.parent / unquote(parsed.path)).resolve().as_uri()
 
 
 def _check_unique(path: Path, sources: tuple[Source, ...]) -> None:

@@ -19,6 +19,7 @@ from llavamix.cli.options import (
     catalog_option,
     connections_options,
     json_option,
+    mirror_option,
     root_option,
 )
 from llavamix.cli.progress import bars
@@ -54,6 +55,7 @@ def status(catalog_spec: str, root: Path, as_json: bool) -> None:
 @acquire_options
 @connections_options
 @all_option
+@mirror_option
 @handle_errors
 def fetch_cmd(
     names: tuple[str, ...],
@@ -64,6 +66,7 @@ def fetch_cmd(
     connections: int,
     max_connections: int,
     all_keys: bool,
+    no_mirror: bool,
 ) -> None:
     """Download and checksum sources (NAMES or groups; default all) without extracting them.
 
@@ -71,7 +74,8 @@ def fetch_cmd(
     """
     catalog = load_catalog(catalog_spec)
     with bars() as progress:
-        options = replace(fetch_options(connections, max_connections, all_keys), jobs=jobs, progress=progress)
+        crawl = fetch.CrawlOptions(all_keys=all_keys, mirror=not no_mirror)
+        options = replace(fetch_options(connections, max_connections, crawl), jobs=jobs, progress=progress)
         report, laid_out = prepare_mod.fetch_missing(catalog, list(names), Layout(root, downloads), options)
     render_fetch(report, laid_out, root)
     print_failures(report.failed)
@@ -92,6 +96,7 @@ def fetch_cmd(
 @click.option("--keep-archives", is_flag=True, help="Keep downloaded archives after extraction.")
 @click.option("--deep", is_flag=True, help="Decode every image in the final verify (slower).")
 @all_option
+@mirror_option
 @click.option("--plan", "plan_only", is_flag=True, help="Show the plan (sizes, disk need, free space) and stop.")
 @click.option(
     "--no-space-check", is_flag=True, help="Run even where the plan says the disk is too small (it is an estimate)."
@@ -109,6 +114,7 @@ def prepare_cmd(
     keep_archives: bool,
     deep: bool,
     all_keys: bool,
+    no_mirror: bool,
     plan_only: bool,
     no_space_check: bool,
 ) -> None:
@@ -118,13 +124,14 @@ def prepare_cmd(
     free space; stops before downloading when the disk is too small.
     """
     catalog = load_catalog(catalog_spec)
+    crawl = fetch.CrawlOptions(all_keys=all_keys, mirror=not no_mirror)
     options = prepare_mod.PrepareOptions(
         jobs=jobs,
         extract_jobs=extract_jobs,
         downloads=downloads,
         keep_archives=keep_archives,
         deep=deep,
-        fetch=fetch_options(connections, max_connections, all_keys),
+        fetch=fetch_options(connections, max_connections, crawl),
         check_space=not no_space_check,
     )
     plan = prepare_mod.plan_prepare(catalog, list(names), root, options)
@@ -139,9 +146,8 @@ def prepare_cmd(
         sys.exit(EXIT_PARTIAL)
 
 
-def fetch_options(connections: int, max_connections: int, all_keys: bool) -> fetch.FetchOptions:
+def fetch_options(connections: int, max_connections: int, crawl: fetch.CrawlOptions) -> fetch.FetchOptions:
     """What ``fetch`` and ``prepare`` tell the fetch stage alike."""
-    crawl = fetch.CrawlOptions(all_keys=all_keys)
     return fetch.FetchOptions(connections=connections, max_connections=max_connections, crawl=crawl)
 
 

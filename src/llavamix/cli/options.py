@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import functools
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 
+from llavamix import ray as ray_engine
+from llavamix.foundation.errors import LlavamixError
 from llavamix.foundation.io import same_file
+from llavamix.foundation.storage import Target, check_output, is_url, parse_storage_options
+from llavamix.foundation.tasks import Engine, run_tasks
 
 F = TypeVar("F", bound=Callable[..., Any])
 Decorator = Callable[[F], F]
@@ -39,19 +44,52 @@ def existing_root_option(required: bool = True, help: str = ROOT_HELP) -> Decora
     return click.option("--root", type=path, required=required, default=None, help=help)
 
 
+class PathOrUrl(click.ParamType):
+    """A local path, checked as ``local`` checks it, or an fsspec URL (``s3://...``), passed on as text: the
+    storage layer checks a URL when the command reaches it."""
+
+    name = "path|url"
+
+    def __init__(self, local: click.Path) -> None:
+        self.local = local
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        return str(value) if is_url(str(value)) else self.local.convert(value, param, ctx)
+
+
 def mix_argument(fn: F) -> F:
-    return click.argument("mix", type=click.Path(exists=True, dir_okay=False, path_type=Path))(fn)
+    path = click.Path(exists=True, dir_okay=False, path_type=Path)
+    return click.argument("mix", type=PathOrUrl(path))(fn)
 
 
 def out_option(folder: bool, help: str) -> Decorator:
-    """``--out/-o``: the file (or, with ``folder``, the folder) a command writes."""
+    """``--out/-o``: the file (or, with ``folder``, the folder) a command writes; a path or a URL."""
     path = click.Path(file_okay=not folder, dir_okay=folder, path_type=Path)
-    return click.option("--out", "-o", required=True, type=path, help=help)
+    return click.option("--out", "-o", required=True, type=PathOrUrl(path), help=help)
 
 
 def file_option(flag: str, dest: str, help: str) -> Decorator:
-    """An optional output file, e.g. ``--html R.html``."""
-    return click.option(flag, dest, type=click.Path(dir_okay=False, path_type=Path), help=help)
+    """An optional output file, e.g. ``--html R.html``; a path or a URL."""
+    return click.option(flag, dest, type=PathOrUrl(click.Path(dir_okay=False, path_type=Path)), help=help)
+
+
+def storage_option(fn: F) -> F:
+    """``--storage-option KEY=VALUE`` (repeatable): fsspec options for every URL the command reads or writes."""
+    return click.option(
+        "--storage-option",
+        "storage_options",
+        multiple=True,
+        metavar="KEY=VALUE",
+        callback=lambda _ctx, _param, pairs: _storage_options(pairs),
+        help="An fsspec option for the URLs given (repeatable), e.g. anon=true or endpoint_url=http://host:9000.",
+    )(fn)
+
+
+def _storage_options(pairs: tuple[str, ...]) -> dict[str, Any]:
+    try:
+        return parse_storage_options(pairs)
+    except LlavamixError as exc:
+        raise click.BadParameter(str(exc)) from None
 
 
 def json_option(help: str = "Print JSON instead of a table.") -> Decorator:
@@ -83,6 +121,15 @@ def all_option(fn: F) -> F:
     )(fn)
 
 
+def mirror_option(fn: F) -> F:
+    return click.option(
+        "--no-mirror",
+        "no_mirror",
+        is_flag=True,
+        help="OCR-VQA: ignore the catalog's mirror zip and crawl every image from its URL.",
+    )(fn)
+
+
 def connections_options(fn: F) -> F:
     """``--connections N`` (per file) and ``--max-connections N`` (in all), for the commands that download."""
     fn = count_option("--max-connections", 16, "Connections open at once over all downloads.")(fn)
@@ -108,8 +155,46 @@ def acquire_options(fn: F) -> F:
     return fn
 
 
-def refuse_overwriting(mix: Path, outputs: dict[str, Path | None]) -> None:
+def engine_option(fn: F) -> F:
+    """``--engine local|ray`` and ``--ray-address ADDR``, handed to the command as one ``engine`` (an Engine):
+    ``run_tasks``, or the Ray Data engine (``--jobs``, when the command has it, sizes a local Ray instance)."""
+
+    @functools.wraps(fn)
+    def command(*args: Any, engine: str, ray_address: str | None, **kwargs: Any) -> Any:
+        return fn(*args, engine=chosen_engine(engine, ray_address, kwargs.get("jobs")), **kwargs)
+
+    command = click.option(
+        "--ray-address",
+        default=None,
+        metavar="ADDR",
+        help="With --engine ray: the cluster to run on (ray://head:10001, auto) [default: a local Ray instance].",
+    )(command)
+    help_text = "Where the per-record, per-image and per-shard work runs: local processes, or Ray Data tasks."
+    choice = click.Choice(["local", "ray"])
+    return click.option("--engine", type=choice, default="local", show_default=True, help=help_text)(command)  # type: ignore[return-value]
+
+
+def chosen_engine(name: str, ray_address: str | None, jobs: int | None) -> Engine:
+    if name == "local" and ray_address is not None:
+        raise click.BadParameter("--ray-address needs --engine ray", param_hint="'--ray-address'")
+    return ray_engine.RayEngine(ray_address, jobs) if name == "ray" else run_tasks
+
+
+def refuse_overwriting(mix: Target, outputs: Mapping[str, Target | None]) -> None:
     """Stop before any work when an output option names the input mix: writing it would destroy the input."""
     for flag, path in outputs.items():
-        if path is not None and same_file(path, mix):
+        if path is not None and _same_target(path, mix):
             raise click.BadParameter(f"{path} is the mix itself; write to another file", param_hint=f"'{flag}'")
+
+
+def _same_target(a: Target, b: Target) -> bool:
+    if is_url(a) or is_url(b):
+        return str(a).rstrip("/") == str(b).rstrip("/")
+    return same_file(Path(a), Path(b))
+
+
+def check_outputs(outputs: Mapping[str, Target | None], storage_options: dict[str, Any], folder: bool = False) -> None:
+    """Stop before any work when an output URL cannot be written (no bucket, a folder where a file is wanted)."""
+    for path in outputs.values():
+        if path is not None:
+            check_output(path, storage_options, folder=folder)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import click
 
@@ -12,10 +12,20 @@ from llavamix import index as index_stage
 from llavamix import pack as pack_stage
 from llavamix.cli.exits import EXIT_PARTIAL, handle_errors
 from llavamix.cli.failures import print_failures
-from llavamix.cli.options import existing_root_option, jobs_option, mix_argument, out_option, refuse_overwriting
+from llavamix.cli.options import (
+    check_outputs,
+    engine_option,
+    existing_root_option,
+    jobs_option,
+    mix_argument,
+    out_option,
+    refuse_overwriting,
+    storage_option,
+)
 from llavamix.cli.progress import bars
 from llavamix.cli.render import render_index, render_pack
 from llavamix.foundation.errors import LlavamixError
+from llavamix.foundation.tasks import Engine
 
 ON_ERROR_HELP = (
     "A record that cannot be packed (any error of verify's quick checks: bad roles, turns not alternating, "
@@ -28,12 +38,15 @@ ON_ERROR_HELP = (
 @mix_argument
 @out_option(folder=False, help="The index file to write, e.g. MIX.idx.")
 @jobs_option(2, "Processes that decode records while one writes.")
+@storage_option
 @handle_errors
-def index_cmd(mix: Path, out: Path, jobs: int) -> None:
+def index_cmd(mix: Path, out: Path, jobs: int, storage_options: dict[str, Any]) -> None:
     """Build a compact memory-mapped index of MIX: instant open, shared pages, the sampler's lengths."""
     refuse_overwriting(mix, {"--out": out})
+    check_outputs({"--out": out}, storage_options)
     with bars() as progress:
-        report = index_stage.build_index(mix, out, index_stage.IndexOptions(jobs=jobs, progress=progress))
+        options = index_stage.IndexOptions(jobs=jobs, progress=progress, storage_options=storage_options)
+        report = index_stage.build_index(mix, out, options)
     render_index(report)
 
 
@@ -67,6 +80,8 @@ def parse_shard_size(text: str) -> pack_stage.ShardSize:
 @click.option("--name", default=None, help="Shard name prefix [default: the mix file's stem].")
 @jobs_option(4, "Shards written in parallel.")
 @click.option("--on-error", type=click.Choice(["fail", "skip"]), default="fail", show_default=True, help=ON_ERROR_HELP)
+@engine_option
+@storage_option
 @handle_errors
 def pack_cmd(
     mix: Path,
@@ -77,12 +92,16 @@ def pack_cmd(
     name: str | None,
     jobs: int,
     on_error: Literal["fail", "skip"],
+    engine: Engine,
+    storage_options: dict[str, Any],
 ) -> None:
     """Pack MIX and its images into WebDataset or Parquet shards; resumable, the manifest is written last."""
+    check_outputs({"--out": out}, storage_options, folder=True)
     with bars() as progress:
         options = pack_stage.PackOptions(
-            format=fmt, shard_size=size, name=name, jobs=jobs, on_error=on_error, progress=progress
-        )
+            format=fmt, shard_size=size, name=name, jobs=jobs, on_error=on_error, progress=progress, engine=engine,
+            storage_options=storage_options,
+        )  # fmt: skip
         report = pack_stage.pack_mix(mix, root, out, options)
     render_pack(report)
     print_failures(report.failed)

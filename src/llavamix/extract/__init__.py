@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from llavamix.extract.claims import Claims
     from llavamix.extract.crawled import take_stock
     from llavamix.extract.marker import is_extracted, read_extracted
+    from llavamix.extract.mirror import MirrorLaid, Normalise, lay_out_mirror
     from llavamix.extract.model import Extracted, ExtractOptions
     from llavamix.extract.place import place_file
     from llavamix.extract.run import Step, extract_source, lay_out_archive

@@ -6,6 +6,7 @@ A stage: imports the catalog and the foundation only, never another stage."""
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from llavamix.fetch.jpeg import NotAnImage, as_jpeg
     from llavamix.fetch.limiter import HostLimiter
     from llavamix.fetch.ocrvqa import CrawlJob, crawl_ocrvqa
     from llavamix.fetch.options import CrawlOptions, CrawlReport, Fetched, FetchOptions, FetchReport, Pace, Split

@@ -46,7 +46,8 @@ _index = msgspec.json.Decoder(dict[str, _Entry])
 class CrawlJob:
     """One crawl: the source's name (reports, progress), its image index and the URL it came from (relative image
     URLs resolve against it, and it decides which schemes they may use), the folder the images land in, how many
-    mix records use each key (None: every key of the index), and the file listing dead and failed keys."""
+    mix records use each key (None: every key of the index), the file listing dead and failed keys, and the keys
+    a mirror already laid out in the folder (None: no mirror was used), never crawled."""
 
     source: str
     index: Path
@@ -54,6 +55,7 @@ class CrawlJob:
     target: Path
     uses: Counter[str] | None
     report: Path
+    mirrored: frozenset[str] | None = None
 
 
 @dataclass(frozen=True)
@@ -113,16 +115,18 @@ def fetch_image(item: Wanted, target: Path, crawler: Crawler) -> int | Gone:
 def crawl_ocrvqa(job: CrawlJob, options: FetchOptions) -> CrawlReport:
     """Crawl the wanted images ``job.index`` (a dataset.json) lists; raises FetchError if some still failed."""
     urls = read_index(job.index, job.origin)
-    uses = job.uses
-    keys = sorted(urls) if uses is None or options.crawl.all_keys else sorted(k for k in uses if k in urls)
+    uses, mirrored = job.uses, job.mirrored or frozenset()
     job.target.mkdir(parents=True, exist_ok=True)
     present = landed_keys(job.target)
-    report = CrawlReport(job.source, len(keys), present=sum(k in present for k in keys))
-    report.unknown = 0 if uses is None else sum(k not in urls for k in uses)
+    known = urls.keys() | (mirrored & present)  # a key the index lacks is served by the mirror all the same
+    keys = sorted(known) if uses is None or options.crawl.all_keys else sorted(k for k in uses if k in known)
+    report = _found(job, keys, present, mirrored)
+    report.unknown = 0 if uses is None else sum(k not in known for k in uses)
     todo = [Wanted(k, urls[k]) for k in keys if k not in present]
     log.info("%s: %d of %d images to crawl", job.source, len(todo), len(keys))
     _run(todo, job.target, Crawler(options.crawl, origin=job.origin), options, report)
-    report.dead_records = None if uses is None else sum(n for k, n in uses.items() if k in report.dead or k not in urls)
+    if uses is not None:  # the records whose image is dead, or neither in the index nor the mirror
+        report.dead_records = sum(n for k, n in uses.items() if k in report.dead or k not in known)
     report.report = _write_report(report, job.report, urls)
     if report.failed:
         raise FetchError(
@@ -130,6 +134,15 @@ def crawl_ocrvqa(job: CrawlJob, options: FetchOptions) -> CrawlReport:
             f"(e.g. {next(iter(report.failed.values()))}); rerun to retry them: finished images are kept "
             f"(all are listed in {report.report})"
         )
+    return report
+
+
+def _found(job: CrawlJob, keys: list[str], present: set[str], mirrored: frozenset[str]) -> CrawlReport:
+    """The report before the crawl: the wanted keys already there, from the mirror or an earlier crawl."""
+    there = [k for k in keys if k in present]
+    from_mirror = sum(k in mirrored for k in there)
+    report = CrawlReport(job.source, len(keys), present=len(there) - from_mirror, mirrored=from_mirror)
+    report.mirror = job.mirrored is not None
     return report
 
 

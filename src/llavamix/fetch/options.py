@@ -44,6 +44,7 @@ class CrawlOptions:
     """Knobs of a per-image crawl (OCR-VQA): many small GETs, in parallel, a few at a time per host."""
 
     all_keys: bool = False  # every key of the index, not only those the mix JSON references
+    mirror: bool = True  # lay out the source's mirror zip (when its catalog entry has one) before crawling the rest
     jobs: int = 32  # images in flight; also the size of the connection pool
     host_connections: int = 16  # parallel connections per image host
     retries: int = 3  # extra attempts on connection errors, timeouts, 5xx and 429
@@ -93,13 +94,15 @@ class CrawlReport:
     source: str
     keys: int  # keys wanted this run (the mix's, or every key with ``all_keys``)
     landed: int = 0  # images written this run
-    present: int = 0  # images already there, not fetched again
+    present: int = 0  # images already there (crawled by an earlier run), not fetched again
     dead: dict[str, str] = field(default_factory=dict)  # key -> why (404, not an image...): not retried
     failed: dict[str, str] = field(default_factory=dict)  # key -> error after the retries: a rerun retries them
     unknown: int = 0  # keys the mix references that the index lacks
     dead_records: int | None = None  # mix records whose image is dead or unknown; None without a mix JSON
     report: Path | None = None  # the JSON file listing the dead and failed keys
     mixes: tuple[Path, ...] = ()  # the mix JSONs whose keys were wanted (none: every key of the index)
+    mirror: bool = False  # a mirror zip was laid out first: the dead keys are dead in both
+    mirrored: int = 0  # wanted keys whose image came from the mirror (not counted in ``present``)
 
 
 @dataclass

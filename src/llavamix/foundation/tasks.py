@@ -29,7 +29,7 @@ import threading
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
-from typing import Generic, Literal, TypeVar
+from typing import Generic, Literal, Protocol, TypeVar
 
 from llavamix.foundation.errors import ConfigError, LlavamixError
 
@@ -324,6 +324,29 @@ def run_tasks(
         _emit(report, outcome, on_outcome)
     report.outcomes.sort(key=lambda o: order[o.key])
     return report
+
+
+def run_one(work: Callable[[T], R], item: T, key: str, retry: RetryPolicy = NO_RETRY) -> Outcome[R]:
+    """One task as ``run_tasks`` runs it in a worker process (failures kept as data, and picklable; what stops the
+    run raised): the per-item step another engine (``llavamix.ray``) runs where it schedules the items itself."""
+    return _attempt(work, item, key, retry, portable=True)
+
+
+class Engine(Protocol):
+    """What runs a stage's per-item work: ``run_tasks`` itself (the local engine, the default), or another engine
+    with its signature and contract (outcomes in input order, failures as data), such as ``llavamix.ray``'s."""
+
+    def __call__(
+        self,
+        items: Iterable[T],
+        work: Callable[[T], R],
+        *,
+        key: Callable[[T], str] = ...,
+        jobs: int = ...,
+        is_done: Callable[[T], bool] | None = ...,
+        pool: Literal["thread", "process"] = ...,
+        on_outcome: Callable[[Outcome[R]], None] | None = ...,
+    ) -> TaskReport[R]: ...
 
 
 class _Schedule(Generic[T, R]):

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import multiprocessing
 import time
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 import msgspec
@@ -17,6 +18,7 @@ from llavamix.foundation.errors import ConfigError, MixFormatError
 from llavamix.foundation.formats.index import IndexColumns, open_writer
 from llavamix.foundation.io import same_file
 from llavamix.foundation.records import MixFile, decode_with
+from llavamix.foundation.storage import StorageOptions, Target, check_output, is_url, local_input, local_output
 from llavamix.foundation.tasks import NULL_PROGRESS, Progress
 
 log = logging.getLogger(__name__)
@@ -30,11 +32,12 @@ class IndexOptions:
     batch_records: int = 65_536
     jobs: int = 1
     progress: Progress = field(default=NULL_PROGRESS, compare=False)
+    storage_options: StorageOptions = field(default_factory=dict)  # fsspec options for a mix or index URL
 
 
 @dataclass(frozen=True)
 class IndexReport:
-    path: Path
+    path: Target
     records: int
     images: int  # records with an "image" key
     text_only: int
@@ -57,17 +60,28 @@ class _Fields(msgspec.Struct):
 _decoder = msgspec.json.Decoder(_Fields)
 
 
-def build_index(mix: Path, out: Path, options: IndexOptions | None = None) -> IndexReport:
-    """Write the index of ``mix`` to ``out`` atomically; raises MixFormatError naming the first bad record."""
+def build_index(mix: Target, out: Target, options: IndexOptions | None = None) -> IndexReport:
+    """Write the index of ``mix`` to ``out`` atomically (either may be a URL: an index is uploaded whole once
+    complete); raises MixFormatError naming the first bad record."""
     options = options or IndexOptions()
     if options.batch_records < 1 or options.jobs < 1:
         raise ConfigError("index: batch_records and jobs must be at least 1")
-    started = time.perf_counter()
-    mix, out = Path(mix), Path(out)
-    if same_file(out, mix):
+    if str(out) == str(mix) or (not is_url(mix) and not is_url(out) and same_file(Path(out), Path(mix))):
         raise ConfigError(
-            f"index output {out} is the mix itself; write the index to another file, e.g. {mix.with_suffix('.idx')}"
+            f"index output {out} is the mix itself; write the index to another file, e.g. {_idx_name(mix)}"
         )
+    check_output(out, options.storage_options)
+    with local_input(mix, options.storage_options) as source, local_output(out, options.storage_options) as target:
+        report = _build(source, target, options)
+    return dataclasses.replace(report, path=out)
+
+
+def _idx_name(mix: Target) -> str:
+    return str(mix).rsplit(".", 1)[0] + ".idx" if "." in PurePosixPath(str(mix)).name else f"{mix}.idx"
+
+
+def _build(mix: Path, out: Path, options: IndexOptions) -> IndexReport:
+    started = time.perf_counter()
     records = MixFile(mix)
     n = len(records)
     meta = {"source": mix.name, "source_bytes": str(mix.stat().st_size), "records": str(n)}

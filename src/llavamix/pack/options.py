@@ -8,7 +8,8 @@ from typing import Literal
 
 from llavamix.foundation.errors import ConfigError
 from llavamix.foundation.formats.pack import FORMATS, Format
-from llavamix.foundation.tasks import NULL_PROGRESS, Progress
+from llavamix.foundation.storage import StorageOptions
+from llavamix.foundation.tasks import NULL_PROGRESS, Engine, Progress, run_tasks
 
 _UNITS = {
     "": 1, "b": 1,
@@ -48,7 +49,8 @@ class PackOptions:
     """``name``: shard name prefix (default: the mix file's stem); ``on_error``: ``fail`` stops before writing
     when a record cannot be packed (one that verify's quick checks give an error: its rules, e.g. ``bad_role`` or
     ``not_alternating``, or its image missing, empty, not a regular file or outside the root), ``skip`` leaves
-    such records out and lists them, with verify's code, in the manifest."""
+    such records out and lists them, with verify's code, in the manifest; ``storage_options``: fsspec options for a
+    mix or an output given by URL."""
 
     format: Format = "webdataset"
     shard_size: ShardSize = field(default_factory=lambda: ShardSize.parse("1GB"))
@@ -56,6 +58,8 @@ class PackOptions:
     jobs: int = 1
     on_error: Literal["fail", "skip"] = "fail"
     progress: Progress = field(default=NULL_PROGRESS, compare=False)
+    storage_options: StorageOptions = field(default_factory=dict)  # fsspec options for a mix or pack URL
+    engine: Engine = field(default=run_tasks, compare=False)  # runs the shard writes (local threads, or Ray)
 
     def __post_init__(self) -> None:
         if self.format not in FORMATS:

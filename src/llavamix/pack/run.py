@@ -10,37 +10,31 @@ from pathlib import Path
 import msgspec
 
 from llavamix.foundation.errors import PackError
-from llavamix.foundation.formats.pack import (
-    Manifest,
-    ShardEntry,
-    manifest_path,
-    plan_path,
-    read_plan,
-    write_manifest,
-    write_shard,
-)
+from llavamix.foundation.formats.pack import Manifest, ShardEntry, manifest_name, plan_name
 from llavamix.foundation.io import part_path
 from llavamix.foundation.layout import Layout
 from llavamix.foundation.records import MixFile
 from llavamix.foundation.records.problem import Problem
+from llavamix.foundation.storage import Target, local_input
 from llavamix.foundation.tasks import Outcome, TaskReport, run_tasks
+from llavamix.pack.folder import PackFolder, open_folder
 from llavamix.pack.options import PackOptions
 from llavamix.pack.plan import plan_shards
-from llavamix.pack.samples import shard_samples
+from llavamix.pack.writer import ShardWriter
 
 log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
 class PackReport:
-    out_dir: Path
+    out_dir: Target
     format: str
     shards: list[ShardEntry]  # every shard of the pack, with its size once written
     written: list[str] = field(default_factory=list)  # shards written by this run
     reused: list[str] = field(default_factory=list)  # complete shards left from an earlier run
     failed: dict[str, BaseException] = field(default_factory=dict)  # shard -> what writing it raised
     problems: list[Problem] = field(default_factory=list)  # records left out (on_error="skip")
-    manifest: Path | None = None  # None while some shard failed
+    manifest: Target | None = None  # None while some shard failed
     records: int = 0
     packed: int = 0
     seconds: float = 0.0
@@ -58,45 +52,59 @@ class PackReport:
         return sum(s.images for s in self.shards)
 
 
-def pack_mix(mix: Path, root: Path, out_dir: Path, options: PackOptions | None = None) -> PackReport:
-    """Pack ``mix`` (images read under the data root ``root``) into shards in ``out_dir``; safe to rerun.
+def pack_mix(mix: Target, root: Path, out_dir: Target, options: PackOptions | None = None) -> PackReport:
+    """Pack ``mix`` (images read under the data root ``root``) into shards in ``out_dir``; safe to rerun. ``mix``
+    and ``out_dir`` may be URLs (``s3://bucket/prefix``); the images stay under a local ``root``.
 
     Raises PackError before writing anything when records cannot be packed and ``options.on_error`` is ``fail``.
     """
     options = options or PackOptions()
+    folder = open_folder(out_dir, options.storage_options)
+    with local_input(mix, options.storage_options) as local:
+        return _pack(_Job(local, str(mix), Layout(Path(root)), out_dir, folder), options)
+
+
+@dataclass(frozen=True)
+class _Job:
+    mix: Path  # a local file holding the mix
+    mix_name: str  # the mix as given (a path or a URL), as the manifest records it
+    layout: Layout
+    out_dir: Target
+    folder: PackFolder
+
+
+def _pack(job: _Job, options: PackOptions) -> PackReport:
     started = time.perf_counter()
-    mix, out_dir = Path(mix), Path(out_dir)
-    records, layout = MixFile(mix), Layout(Path(root))
-    name = options.name or mix.stem
-    shards, problems = plan_shards(records, layout, name, options)
+    records = MixFile(job.mix)
+    name = options.name or job.mix.stem
+    shards, problems = plan_shards(records, job.layout, name, options)
     if problems and options.on_error == "fail":
-        raise PackError(_problems_message(mix, Path(root), problems))
-    plan = Manifest(options.format, name, str(mix), mix.stat().st_size, len(records),
+        raise PackError(_problems_message(job.mix_name, job.layout.root, problems))
+    plan = Manifest(options.format, name, job.mix_name, job.mix.stat().st_size, len(records),
                     sum(s.records for s in shards), str(options.shard_size), shards, problems)  # fmt: skip
-    _prepare(out_dir, plan)
-    written = _write(records, layout, out_dir, plan, options)
-    failed = written.failures
-    shards = [_with_size(out_dir, s) for s in shards]
+    plan = _prepare(job.folder, plan)
+    written = _write(records, job, plan, options)
+    present = job.folder.sizes()
+    shards = [_sized(s, present) for s in shards]
     manifest = None
-    if not failed:
-        manifest = manifest_path(out_dir, name)
-        write_manifest(manifest, msgspec.structs.replace(plan, shards=shards))
+    if not written.failures:
+        manifest = job.folder.write_marker(manifest_name(name), msgspec.structs.replace(plan, shards=shards))
     return PackReport(
-        out_dir, options.format, shards,
+        job.out_dir, options.format, shards,
         written=[o.key for o in written.done],
         reused=[o.key for o in written.skipped],
-        failed=failed, problems=problems, manifest=manifest, records=len(records), packed=plan.packed,
+        failed=written.failures, problems=problems, manifest=manifest, records=len(records), packed=plan.packed,
         seconds=time.perf_counter() - started,
     )  # fmt: skip
 
 
-def _with_size(out_dir: Path, shard: ShardEntry) -> ShardEntry:
-    path = out_dir / shard.name
-    return msgspec.structs.replace(shard, bytes=path.stat().st_size) if path.exists() else shard
+def _sized(shard: ShardEntry, present: dict[str, int]) -> ShardEntry:
+    return msgspec.structs.replace(shard, bytes=present[shard.name]) if shard.name in present else shard
 
 
-def _write(records: MixFile, layout: Layout, out_dir: Path, plan: Manifest, options: PackOptions) -> TaskReport:
+def _write(records: MixFile, job: _Job, plan: Manifest, options: PackOptions) -> TaskReport:
     sizes = {s.name: s.records for s in plan.shards}
+    present = job.folder.sizes()  # one listing, not one request per shard
     options.progress.start("pack", plan.packed, "records")
 
     def advance(outcome: Outcome) -> None:
@@ -105,10 +113,10 @@ def _write(records: MixFile, layout: Layout, out_dir: Path, plan: Manifest, opti
     try:
         report = run_tasks(
             plan.shards,
-            lambda s: write_shard(plan.format, shard_samples(records, layout, s), out_dir / s.name),
+            ShardWriter(plan.format, records, job.layout, job.folder),
             key=lambda s: s.name,
             jobs=options.jobs,
-            is_done=lambda s: (out_dir / s.name).exists(),
+            is_done=lambda s: s.name in present,
             on_outcome=advance,
         )
     finally:
@@ -116,27 +124,43 @@ def _write(records: MixFile, layout: Layout, out_dir: Path, plan: Manifest, opti
     return report
 
 
-def _prepare(out_dir: Path, plan: Manifest) -> None:
-    """Make ``out_dir`` ready for ``plan``: no manifest until the end, no temporary left by a killed run, and no
-    shard built from other content than the plan's (its digest in the previous plan differs, or is unknown).
+def _prepare(folder: PackFolder, plan: Manifest) -> Manifest:
+    """Make ``folder`` ready for ``plan``: no manifest until the end, no temporary left by a killed run, and no
+    shard built from other content than the plan's (its digest in the previous plan differs, or is unknown) or
+    of another size than the previous run recorded. Returns the plan with the sizes of the shards kept.
 
     The plan is saved before any shard is written, so every shard file present afterwards matches it.
     """
-    out_dir.mkdir(parents=True, exist_ok=True)
-    manifest_path(out_dir, plan.name).unlink(missing_ok=True)
-    old = read_plan(plan_path(out_dir, plan.name))
-    before = {s.name: s.digest for s in old.shards} if old is not None else {}
-    now = {s.name: s.digest for s in plan.shards}
-    for shard in before.keys() | now.keys():
-        path = out_dir / shard
-        part_path(path).unlink(missing_ok=True)
-        if path.exists() and not (shard in now and before.get(shard) == now[shard]):
-            log.info("removing %s: its records or images changed since it was written", path)
-            path.unlink()
-    write_manifest(plan_path(out_dir, plan.name), plan)
+    recorded = _recorded(folder, plan.name)
+    folder.remove(manifest_name(plan.name))
+    present = folder.sizes()
+    shards = []
+    for shard in plan.shards:
+        old = recorded.get(shard.name)
+        keep = old is not None and old.digest == shard.digest and old.bytes in (0, present.get(shard.name))
+        shards.append(msgspec.structs.replace(shard, bytes=old.bytes) if keep and old else shard)
+        if shard.name in present and not keep:
+            log.info("removing %s: its records or images changed since it was written", shard.name)
+        if not keep and {shard.name, part_path(Path(shard.name)).name} & present.keys():
+            folder.remove(shard.name)
+    for stale in recorded.keys() - {s.name for s in plan.shards}:
+        folder.remove(stale)
+    plan = msgspec.structs.replace(plan, shards=shards)
+    folder.write_marker(plan_name(plan.name), plan)
+    return plan
 
 
-def _problems_message(mix: Path, root: Path, problems: list[Problem]) -> str:
+def _recorded(folder: PackFolder, name: str) -> dict[str, ShardEntry]:
+    """The shards an earlier run planned, with the sizes its plan or manifest recorded (0: not known)."""
+    entries: dict[str, ShardEntry] = {}
+    for marker in (plan_name(name), manifest_name(name)):  # the manifest, written later, knows every size
+        old = folder.read_marker(marker, Manifest)
+        if old is not None and old.name == name:
+            entries.update({s.name: s for s in old.shards})
+    return entries
+
+
+def _problems_message(mix: str, root: Path, problems: list[Problem]) -> str:
     shown = "; ".join(_describe(p) for p in problems[:5])
     more = f" and {len(problems) - 5} more" if len(problems) > 5 else ""
     return (

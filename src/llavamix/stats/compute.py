@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import os
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import msgspec
@@ -19,7 +19,8 @@ from llavamix.foundation.records import Record, decode_with, iter_windows
 from llavamix.foundation.records.anyres import visual_tokens
 from llavamix.foundation.records.groups import TEXT_ONLY, UNKNOWN
 from llavamix.foundation.records.lengths import sample_lengths
-from llavamix.foundation.tasks import NULL_PROGRESS, Progress, run_tasks
+from llavamix.foundation.storage import StorageOptions, Target, is_url, local_input
+from llavamix.foundation.tasks import NULL_PROGRESS, Engine, Progress, run_tasks
 from llavamix.stats.report import SourceStats, StatsReport
 
 _record = msgspec.json.Decoder(Record)
@@ -29,13 +30,20 @@ _record = msgspec.json.Decoder(Record)
 class StatsOptions:
     jobs: int | None = None  # processes reading image headers (default: all cores)
     progress: Progress = NULL_PROGRESS
+    storage_options: StorageOptions = field(default_factory=dict)  # fsspec options for a mix given by URL
+    engine: Engine = field(default=run_tasks, compare=False)  # runs the image-header chunks
 
 
-def compute_stats(mix: Path, root: Path | None = None, options: StatsOptions = StatsOptions()) -> StatsReport:
-    """Describe ``mix``; with the data ``root``, also read every unique image's header (no pixel decoding)."""
-    if not Path(mix).is_file():
+def compute_stats(mix: Target, root: Path | None = None, options: StatsOptions = StatsOptions()) -> StatsReport:
+    """Describe ``mix`` (a path or a URL); with the data ``root``, also read every unique image's header (no pixel
+    decoding)."""
+    if not is_url(mix) and not Path(mix).is_file():
         raise ConfigError(f"mix JSON {mix} not found; pass the path of the mix file (a JSON array)")
-    report = StatsReport(str(mix))
+    with local_input(mix, options.storage_options) as local:
+        return _compute(local, StatsReport(str(mix)), root, options)
+
+
+def _compute(mix: Path, report: StatsReport, root: Path | None, options: StatsOptions) -> StatsReport:
     images: dict[str, str] = {}  # unique image path -> source
     for window in iter_windows(mix):
         for i, raw in enumerate(window.raws, window.first):
@@ -91,7 +99,7 @@ def _add_images(report: StatsReport, layout: Layout, paths: list[str], options: 
     chunks = [paths[k : k + size] for k in range(0, len(paths), size)]
     options.progress.start("image headers", len(paths), "images")
     work = functools.partial(read_sizes, os.fspath(layout.root))
-    result = run_tasks(
+    result = options.engine(
         chunks,
         work,
         key=lambda c: c[0],

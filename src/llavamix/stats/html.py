@@ -6,12 +6,15 @@ import html
 from pathlib import Path
 
 from llavamix.foundation.htmlpage import Draw, bars, figures, hist, sizes_scatter, table, write_page
+from llavamix.foundation.storage import StorageOptions, Target, check_output, local_output
 from llavamix.stats.report import StatsReport
 
 
-def write_html(report: StatsReport, out: Path) -> None:
+def write_html(report: StatsReport, out: Target, storage_options: StorageOptions | None = None) -> None:
     """Write ``report`` as one HTML page at ``out`` (needs the ``report`` extra for the plots)."""
-    write_page(out, f"llavamix stats: {Path(report.mix).name}", render_body(report))
+    check_output(out, storage_options)
+    with local_output(out, storage_options) as local:
+        write_page(local, f"llavamix stats: {Path(report.mix).name}", render_body(report))
 
 
 def render_body(report: StatsReport) -> str:

@@ -9,16 +9,25 @@ import msgspec
 
 from llavamix.foundation.errors import ConfigError
 from llavamix.foundation.records import iter_windows, write_raw_array
+from llavamix.foundation.storage import StorageOptions, Target, check_output, is_url, local_input, local_output
 from llavamix.verify.report import VerifyReport
 
 
-def write_clean(mix: Path, report: VerifyReport, out: Path) -> int:
-    """Write the error-free records of ``mix`` to ``out`` (atomically); returns how many were kept."""
-    if Path(out).resolve() == Path(mix).resolve():
+def write_clean(mix: Target, report: VerifyReport, out: Target, storage_options: StorageOptions | None = None) -> int:
+    """Write the error-free records of ``mix`` to ``out`` (atomically; either may be a URL); returns how many were
+    kept."""
+    if _same(mix, out):
         raise ConfigError(f"--write-clean {out} is the mix itself; write the clean JSON to another file")
+    check_output(out, storage_options)
     drop = report.error_indices()
-    kept = write_raw_array(Path(out), _kept(Path(mix), drop, report.records))
-    return kept
+    with local_input(mix, storage_options) as source, local_output(out, storage_options) as target:
+        return write_raw_array(target, _kept(source, drop, report.records))
+
+
+def _same(mix: Target, out: Target) -> bool:
+    if is_url(mix) or is_url(out):
+        return str(mix).rstrip("/") == str(out).rstrip("/")
+    return Path(out).resolve() == Path(mix).resolve()
 
 
 def _kept(mix: Path, drop: set[int], expected: int) -> Iterator[msgspec.Raw]:

@@ -14,16 +14,19 @@ from llavamix.foundation.htmlpage import Draw, bars, figures, hist, sizes_scatte
 from llavamix.foundation.records.anyres import visual_tokens
 from llavamix.foundation.records.problem import Problem
 from llavamix.foundation.records.reasons import REASONS
+from llavamix.foundation.storage import StorageOptions, Target, check_output, local_output
 from llavamix.verify.report import VerifyReport
 
 MAX_PROBLEMS = 500  # rows in the problems table; the JSON report has them all
 MAX_THUMBNAILS = 100
 
 
-def write_html(report: VerifyReport, out: Path) -> None:
+def write_html(report: VerifyReport, out: Target, storage_options: StorageOptions | None = None) -> None:
     """Write ``report`` as one HTML page at ``out`` (needs the ``report`` extra for the plots)."""
     sections = [_summary(report), _sources(report), _problems(report), _plots(report)]
-    write_page(out, f"llavamix verify: {Path(report.mix).name}", "".join(sections))
+    check_output(out, storage_options)
+    with local_output(out, storage_options) as local:
+        write_page(local, f"llavamix verify: {Path(report.mix).name}", "".join(sections))
 
 
 def _summary(report: VerifyReport) -> str:

@@ -5,13 +5,13 @@ from __future__ import annotations
 from array import array
 from collections import Counter
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import msgspec
 
 from llavamix.foundation.io import atomic_write_bytes
 from llavamix.foundation.records.problem import Problem
+from llavamix.foundation.storage import StorageOptions, Target, check_output, local_output
 
 
 @dataclass
@@ -71,6 +71,8 @@ class VerifyReport:
             "problems": [p.to_json() for p in self.problems],
         }
 
-    def write_json(self, path: Path) -> None:
-        """Write ``to_json()`` to ``path`` atomically."""
-        atomic_write_bytes(Path(path), msgspec.json.encode(self.to_json()) + b"\n", durable=False)
+    def write_json(self, path: Target, storage_options: StorageOptions | None = None) -> None:
+        """Write ``to_json()`` to ``path`` (a path or a URL) atomically."""
+        check_output(path, storage_options)
+        with local_output(path, storage_options) as local:
+            atomic_write_bytes(local, msgspec.json.encode(self.to_json()) + b"\n", durable=False)

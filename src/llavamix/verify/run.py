@@ -6,7 +6,7 @@ import functools
 import logging
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from llavamix.foundation.errors import ConfigError, MixFormatError
@@ -14,7 +14,8 @@ from llavamix.foundation.layout import Layout
 from llavamix.foundation.records import iter_windows, plan_spans
 from llavamix.foundation.records.imagefile import locate_image
 from llavamix.foundation.records.problem import Problem
-from llavamix.foundation.tasks import NULL_PROGRESS, Progress, run_tasks
+from llavamix.foundation.storage import StorageOptions, Target, is_url, local_input
+from llavamix.foundation.tasks import NULL_PROGRESS, Engine, Progress, run_tasks
 from llavamix.verify.cache import CACHE_NAME, ImageCache
 from llavamix.verify.images import (
     DEFAULT_MAX_PIXELS,
@@ -35,7 +36,9 @@ RECORDS_KEY, IMAGES_KEY = "verify records", "verify images"
 @dataclass(frozen=True)
 class VerifyOptions:
     """How to verify: ``deep`` decodes every image; ``jobs`` worker processes (default: all cores);
-    ``cache`` reuses deep verdicts of unchanged files; ``profile`` collects the figures ``write_html`` plots."""
+    ``cache`` reuses deep verdicts of unchanged files; ``profile`` collects the figures ``write_html`` plots;
+    ``storage_options``: fsspec options for a mix given by URL; ``engine`` runs the record windows and image
+    chunks (``run_tasks``, or the Ray Data engine of ``llavamix.ray``)."""
 
     deep: bool = False
     jobs: int | None = None
@@ -44,20 +47,27 @@ class VerifyOptions:
     max_pixels: int = DEFAULT_MAX_PIXELS
     profile: bool = False
     progress: Progress = NULL_PROGRESS
+    storage_options: StorageOptions = field(default_factory=dict)
+    engine: Engine = field(default=run_tasks, compare=False)
 
     @property
     def workers(self) -> int:
         return max(1, self.jobs or os.cpu_count() or 1)
 
 
-def verify_mix(mix: Path, root: Path, options: VerifyOptions = VerifyOptions()) -> VerifyReport:
-    """Check every record of ``mix`` and every image it references under the data ``root``."""
-    if not Path(mix).is_file():
+def verify_mix(mix: Target, root: Path, options: VerifyOptions = VerifyOptions()) -> VerifyReport:
+    """Check every record of ``mix`` (a path or a URL) and every image it references under the data ``root``."""
+    if not is_url(mix) and not Path(mix).is_file():
         raise ConfigError(f"mix JSON {mix} not found; pass the path of the mix file (a JSON array)")
-    scans = _record_pass(Path(mix), options)
+    with local_input(mix, options.storage_options) as local:
+        return _verify(local, str(mix), root, options)
+
+
+def _verify(mix: Path, name: str, root: Path, options: VerifyOptions) -> VerifyReport:
+    scans = _record_pass(mix, options)
     images, refs = _unique_images(scans)
     checks = _image_pass(Layout(Path(root)), images, options)
-    report = VerifyReport(str(mix), str(root), options.deep, images=len(images))
+    report = VerifyReport(name, str(root), options.deep, images=len(images))
     _assemble(report, scans, refs, images, checks)
     if options.profile:
         report.profile = _profile(scans, checks)
@@ -86,7 +96,7 @@ def _record_pass_spans(mix: Path, options: VerifyOptions) -> list[RecordScan] | 
     spans = plan_spans(mix)
     sizes = {str(lo): hi - lo for lo, hi in spans}
     work = functools.partial(scan_nominal, mix, profile=options.profile)
-    report = run_tasks(
+    report = options.engine(
         spans,
         work,
         key=lambda s: str(s[0]),
@@ -119,7 +129,7 @@ def _record_pass_parallel(mix: Path, options: VerifyOptions) -> list[RecordScan]
                 yield (w.start, w.end, w.first)
 
     work = functools.partial(scan_span, mix, profile=options.profile)
-    report = run_tasks(
+    report = options.engine(
         spans(),
         work,
         key=lambda s: str(s[2]),
@@ -190,7 +200,7 @@ def _decode_images(
     size = max(8, min(256, len(todo) // (jobs * 16)))  # small tasks balance load; big ones amortise overhead
     chunks = [todo[k : k + size] for k in range(0, len(todo), size)]
     work = functools.partial(_inspect_chunk, os.fspath(layout.root), limits=limits)
-    report = run_tasks(
+    report = options.engine(
         [[rel for _, rel, _ in c] for c in chunks],
         work,
         key=lambda c: c[0],

@@ -61,5 +61,19 @@ def read_marker(path: Path, kind: type[T]) -> T | None:
     except FileNotFoundError:
         return None
     except (msgspec.DecodeError, NotRegularFileError) as exc:
-        log.warning("ignoring unreadable marker %s (%s); its work will be done again", path, exc)
+        _unreadable(path, exc)
         return None
+
+
+def decode_marker(data: bytes, kind: type[T], where: str) -> T | None:
+    """The ``kind`` in a marker's bytes read from elsewhere (object storage), or None, logged, as ``read_marker``
+    gives for an unreadable one."""
+    try:
+        return msgspec.json.decode(data, type=kind)
+    except msgspec.DecodeError as exc:
+        _unreadable(where, exc)
+        return None
+
+
+def _unreadable(where: Path | str, exc: Exception) -> None:
+    log.warning("ignoring unreadable marker %s (%s); its work will be done again", where, exc)

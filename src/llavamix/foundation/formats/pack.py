@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Literal
+from typing import IO, Literal
 
 import msgspec
 
@@ -31,6 +31,11 @@ READERS: dict[str, Callable[[Path], Iterator[ShardSample]]] = {
     webdataset.SUFFIX: webdataset.iter_shard,
     parquet.SUFFIX: parquet.iter_shard,
 }
+# the same readers over an open file (a network stream, a cached copy), by shard suffix
+STREAM_READERS: dict[str, Callable[[IO[bytes], str], Iterator[ShardSample]]] = {
+    webdataset.SUFFIX: webdataset.read_stream,
+    parquet.SUFFIX: parquet.read_stream,
+}
 MANIFEST_VERSION = 1
 
 
@@ -39,13 +44,23 @@ def shard_name(name: str, number: int, fmt: Format) -> str:
     return f"{name}-{number:06d}{SUFFIX[fmt]}"
 
 
+def manifest_name(name: str) -> str:
+    """The manifest's file name in a pack folder (or under a pack's URL prefix)."""
+    return f"{name}.manifest.json"
+
+
+def plan_name(name: str) -> str:
+    """The plan's file name: a pack records its shard plan before writing shards, so a rerun can tell stale
+    shards apart."""
+    return f"{name}.plan.json"
+
+
 def manifest_path(out_dir: Path, name: str) -> Path:
-    return out_dir / f"{name}.manifest.json"
+    return out_dir / manifest_name(name)
 
 
 def plan_path(out_dir: Path, name: str) -> Path:
-    """Where a pack records its shard plan before writing shards, so a rerun can tell stale shards apart."""
-    return out_dir / f"{name}.plan.json"
+    return out_dir / plan_name(name)
 
 
 class ShardEntry(msgspec.Struct, frozen=True):

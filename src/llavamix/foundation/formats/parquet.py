@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import msgspec
 
@@ -180,8 +180,16 @@ def write_shard(samples: Iterable[Sample], path: Path) -> int:
 
 def iter_shard(path: Path) -> Iterator[ShardSample]:
     """The samples of the Parquet shard ``path``, in order, a row group at a time."""
+    with open(path, "rb") as fh:
+        yield from read_stream(fh, str(path))
+
+
+def read_stream(fh: IO[bytes], name: str) -> Iterator[ShardSample]:
+    """The samples of a Parquet shard in the seekable ``fh``, in order: only the columns a sample needs are read,
+    each row group's in one coalesced pass (``pre_buffer``), which suits object storage."""
+    del name  # pyarrow names the file in its own errors
     pq = require("pyarrow.parquet")
-    for batch in pq.ParquetFile(path).iter_batches(columns=[INDEX, IMAGE, RECORD]):
+    for batch in pq.ParquetFile(fh, pre_buffer=True).iter_batches(columns=[INDEX, IMAGE, RECORD]):
         for row in batch.to_pylist():
             image = row[IMAGE]
             ext = image_ext(image["path"]) if image else None

@@ -7,6 +7,7 @@ import io
 import tarfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import IO
 
 from llavamix.foundation.errors import ConfigError
 from llavamix.foundation.formats.samples import Sample, ShardSample, image_ext
@@ -55,26 +56,33 @@ def write_shard(samples: Iterable[Sample], path: Path) -> int:
 
 def iter_shard(path: Path) -> Iterator[ShardSample]:
     """The samples of the tar shard ``path``, in order, read in one streaming pass."""
+    with open(path, "rb") as fh:
+        yield from read_stream(fh, str(path))
+
+
+def read_stream(fh: IO[bytes], name: str) -> Iterator[ShardSample]:
+    """The samples of a tar shard read front to back from ``fh`` (no seeking: a network stream will do);
+    ``name`` names the shard in errors."""
     current: str | None = None
     parts: dict[str, bytes] = {}
-    with tarfile.open(path, "r|") as tar:
+    with tarfile.open(fileobj=fh, mode="r|") as tar:
         for member in tar:
             if not member.isfile():
                 continue
             key, _, ext = member.name.partition(".")
             if key != current and current is not None:
-                yield _sample(path, current, parts)
+                yield _sample(name, current, parts)
                 parts = {}
             current = key
             data = tar.extractfile(member)
             parts[ext] = data.read() if data is not None else b""
     if current is not None:
-        yield _sample(path, current, parts)
+        yield _sample(name, current, parts)
 
 
-def _sample(path: Path, key: str, parts: dict[str, bytes]) -> ShardSample:
+def _sample(name: str, key: str, parts: dict[str, bytes]) -> ShardSample:
     raw = parts.pop("json", None)
     if raw is None or not key.isdigit():
-        raise ConfigError(f"{path}: sample {key!r} has no .json member; the shard was not written by llavamix pack")
+        raise ConfigError(f"{name}: sample {key!r} has no .json member; the shard was not written by llavamix pack")
     ext, data = next(iter(parts.items()), (None, None))
     return ShardSample(int(key), raw, data, ext)
