@@ -138,3 +138,10 @@ def test_read_mix_attaches_image_bytes(cluster: Cluster, sample: Path) -> None:
 def test_read_mix_with_images_needs_root(cluster: Cluster, sample: Path) -> None:
     with pytest.raises(Exception, match="needs root="):
         read_mix(sample / SAMPLE_MIX, images=True)
+
+
+def test_the_work_is_cut_into_a_few_tasks_per_cpu() -> None:
+    from llavamix.ray.engine import BLOCKS_PER_CPU, _blocks
+
+    assert _blocks(1000, {"CPU": 2.0}) == 2 * BLOCKS_PER_CPU, "Ray's cost per task stays small beside the work"
+    assert _blocks(3, {"CPU": 16.0}) == 3 and _blocks(0, {}) == 1

@@ -1,6 +1,7 @@
-"""``RayEngine``: an ``Engine`` (the signature and contract of ``tasks.run_tasks``) that runs each work item as a
-Ray Data task. Items and outcomes travel pickled, one item per block, so each is its own task: Ray schedules them
-over the cluster and runs a task again when its worker dies; a task's own failure is data, as in the local loop."""
+"""``RayEngine``: an ``Engine`` (the signature and contract of ``tasks.run_tasks``) that runs the work items as
+Ray Data tasks. Items and outcomes travel pickled, in a few blocks per CPU of the cluster, each block one task: Ray
+schedules them over the cluster and runs a task again when its worker dies; an item's own failure is data, as in
+the local loop."""
 
 from __future__ import annotations
 
@@ -61,13 +62,22 @@ class RayEngine:
             return
         ray = connect(self.address, self.num_cpus)
         rows = [{"item": pickle.dumps(pair)} for pair in todo]
-        data = ray.data.from_items(rows, override_num_blocks=len(rows))
+        data = ray.data.from_items(rows, override_num_blocks=_blocks(len(rows), ray.cluster_resources()))
         done = data.map_batches(functools.partial(_run_batch, work), batch_size=None)
         try:
             for row in done.iter_rows():
                 yield pickle.loads(row["outcome"])  # our own bytes, from our own tasks
         except Exception as exc:  # noqa: BLE001 - Ray wraps what a task raised; what stops the run is unwrapped
             raise _stopping(exc) or exc from None
+
+
+BLOCKS_PER_CPU = 4  # tasks per CPU of the cluster: enough to balance the load, few enough that Ray's per-task
+# cost (scheduling, a block, pickling: tens of ms) stays small beside the work
+
+
+def _blocks(items: int, resources: dict[str, float]) -> int:
+    """How many tasks the items are cut into: each runs its share one after the other, as the local loop would."""
+    return max(1, min(items, BLOCKS_PER_CPU * int(resources.get("CPU", 1))))
 
 
 def _run_batch(work: Callable[[Any], Any], batch: dict[str, Any]) -> dict[str, list[bytes]]:
