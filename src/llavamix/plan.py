@@ -18,7 +18,7 @@ from typing import Literal
 
 from llavamix import extract, fetch, recipes
 from llavamix.catalog import Source
-from llavamix.foundation.io import PART_SUFFIX, existing_parent, free_bytes, human_bytes
+from llavamix.foundation.io import existing_parent, free_bytes, human_bytes, part_path
 
 State = Literal["done", "downloaded", "partial", "to do"]
 
@@ -93,24 +93,40 @@ class RunPlan:
         )
 
 
-def plan_run(sources: Sequence[Source], ctx: recipes.Context, *, keep_archives: bool, probe: bool = True) -> RunPlan:
+def plan_run(sources: Sequence[Source], ctx: recipes.Context, *, keep_archives: bool) -> RunPlan:
     """The plan of preparing ``sources`` (in the order prepare starts them)."""
-    todo = [s for s in sources if not recipes.is_done(s, ctx) and not fetch.is_fetched(s, ctx.layout)]
-    probes = fetch.probe_sizes(todo, ctx.fetch_options) if probe else {}
-    plans = [_source_plan(s, ctx, probes.get(s.name)) for s in sources]
-    disks = _disks(plans, ctx)
-    plan = RunPlan(plans, disks, keep_archives)
+    done = done_in_run(sources, ctx)
+    states = {s.name: _state(s, ctx, s.name in done) for s in sources}
+    todo = [s for s in sources if states[s.name][0] in ("partial", "to do")]
+    probes = fetch.probe_sizes(todo, ctx.fetch_options)
+    plans = [_source_plan(s, ctx, states[s.name], probes.get(s.name)) for s in sources]
+    plan = RunPlan(plans, _disks(plans, ctx), keep_archives)
     return plan if plan.fits else replace(plan, fits_first=_fitting_start(plan, ctx))
 
 
-def _source_plan(src: Source, ctx: recipes.Context, probe: fetch.SizeProbe | None) -> SourcePlan:
-    layout = ctx.layout
-    dest = layout.download_path(src.name, src.file_name)
+def done_in_run(sources: Sequence[Source], ctx: recipes.Context) -> set[str]:
+    """The sources a run of ``sources`` may skip: done, and so is every source of the run each waits for (a source
+    laid out again, a new mix JSON, makes the sources that read it run again: the OCR-VQA crawl fetches its keys)."""
+    run = {s.name for s in sources}
+    known: dict[str, bool] = {}
+
+    def is_done(src: Source) -> bool:
+        if src.name not in known:
+            waits = [ctx.catalog[n] for n in ctx.catalog.waits_for(src) if n in run]
+            known[src.name] = recipes.is_done(src, ctx) and all(is_done(w) for w in waits)
+        return known[src.name]
+
+    return {s.name for s in sources if is_done(s)}
+
+
+def _source_plan(
+    src: Source, ctx: recipes.Context, state: tuple[State, int], probe: fetch.SizeProbe | None
+) -> SourcePlan:
+    dest = ctx.layout.download_path(src.name, src.file_name)
     size, where, note = _download_size(src, dest, probe)
-    state, have = _state(src, ctx, dest)
     extracted, how = _extracted(src, dest, size)
     moves = src.archive == "none" and not src.approx_extracted
-    return SourcePlan(src.name, state, size, where, have, extracted, how, moves, note)
+    return SourcePlan(src.name, state[0], size, where, state[1], extracted, how, moves, note)
 
 
 def _download_size(src: Source, dest: Path, probe: fetch.SizeProbe | None) -> tuple[int | None, str, str]:
@@ -118,8 +134,8 @@ def _download_size(src: Source, dest: Path, probe: fetch.SizeProbe | None) -> tu
     if dest.is_file():
         return dest.stat().st_size, "on disk", ""
     catalog = src.size if src.size is not None else src.approx_size
-    told = probe.size if probe is not None else None
-    if told is not None:
+    if probe is not None and probe.size is not None:
+        told = probe.size
         if src.size is not None and told != src.size:
             return told, "server", f"the server says {told:,} bytes, the catalog {src.size:,}: the download will fail"
         if src.size is None and src.approx_size and abs(told - src.approx_size) > src.approx_size // 5:
@@ -128,7 +144,7 @@ def _download_size(src: Source, dest: Path, probe: fetch.SizeProbe | None) -> tu
                 "server",
                 f"the server says {human_bytes(told)}, the catalog about {human_bytes(src.approx_size)}",
             )
-        return told, f"server ({probe.how})" if probe else "server", ""
+        return told, f"server ({probe.how})", ""
     where = "catalog" if src.size is not None else "approximate" if catalog is not None else ""
     why = f"the server did not tell: {_short(probe.problem)}" if probe is not None and probe.problem else ""
     return catalog, where, why
@@ -143,12 +159,16 @@ def _short(problem: str, most: int = 90) -> str:
     return gist if len(gist) <= most else gist[: most - 1] + "…"
 
 
-def _state(src: Source, ctx: recipes.Context, dest: Path) -> tuple[State, int]:
-    if recipes.is_done(src, ctx):
+def _state(src: Source, ctx: recipes.Context, done: bool) -> tuple[State, int]:
+    """Where the source stands, and the bytes of its download already on disk."""
+    dest = ctx.layout.download_path(src.name, src.file_name)
+    if done:
         return "done", 0
-    if fetch.is_fetched(src, ctx.layout) or dest.is_file():
-        return "downloaded", dest.stat().st_size if dest.is_file() else 0
-    part = dest.with_name(dest.name + PART_SUFFIX)
+    if dest.is_file():
+        return "downloaded", dest.stat().st_size
+    if fetch.is_fetched(src, ctx.layout):
+        return "downloaded", 0
+    part = part_path(dest)
     if part.is_file():
         return "partial", part.stat().st_blocks * 512  # a part filled by several connections has holes
     return "to do", 0

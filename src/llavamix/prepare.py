@@ -107,9 +107,17 @@ def prepare(
     download when the plan's peak disk use does not fit (unless ``options.check_space`` is False).
     """
     layout = Layout(root, options.downloads)
-    sources = catalog.with_needs(resolve_names(catalog, list(names)))
+    sources = _run_sources(catalog, names)
     with writing(layout):
         return _prepare(catalog, sources, layout, options, plan)
+
+
+def _run_sources(catalog: Catalog, names: Sequence[str]) -> list[Source]:
+    """The named sources and what they need; a malformed URL stops the run before any source starts."""
+    sources = catalog.with_needs(resolve_names(catalog, list(names)))
+    for src in sources:
+        fetch.check_url(src)
+    return sources
 
 
 def plan_prepare(
@@ -118,9 +126,7 @@ def plan_prepare(
     """What ``prepare`` of ``names`` would download and write, against the free space; reads and writes nothing
     under the root (each server is asked for its file's size)."""
     layout = Layout(root, options.downloads)
-    sources = catalog.with_needs(resolve_names(catalog, list(names)))
-    for src in sources:
-        fetch.check_url(src)
+    sources = _run_sources(catalog, names)
     ctx = recipes.Context(catalog, layout, options.fetch)
     return plan_mod.plan_run(sources, ctx, keep_archives=options.keep_archives)
 
@@ -129,8 +135,6 @@ def _prepare(
     catalog: Catalog, sources: list[Source], layout: Layout, options: PrepareOptions, plan: plan_mod.RunPlan | None
 ) -> PrepareReport:
     root = layout.root
-    for src in sources:
-        fetch.check_url(src)  # a malformed URL stops the run before any source starts
     acquire = _Acquire(catalog, layout, options, sources)
     if plan is None:
         plan = plan_mod.plan_run(sources, acquire.ctx, keep_archives=options.keep_archives)
@@ -179,8 +183,6 @@ class _Acquire:
     """
 
     def __init__(self, catalog: Catalog, layout: Layout, options: PrepareOptions, run: Sequence[Source]) -> None:
-        self.run = {s.name for s in run}
-        self.done: dict[str, bool] = {}
         self.claims = extract.Claims()
         self.shown = Shown(options.progress, self.claims)
         fetch_options = replace(options.fetch, progress=self.shown.phase("download"))
@@ -200,14 +202,11 @@ class _Acquire:
         self.crawls: dict[str, fetch.CrawlReport] = {}
         self.fetched: dict[str, fetch.Fetched] = {}
         self.seconds: dict[str, dict[Phase, float]] = {}
+        self.done = plan_mod.done_in_run(run, self.ctx)  # once, before the run changes what is done
 
     def is_done(self, src: Source) -> bool:
-        """Done, and so is every source of this run it waits for: a source laid out again (a new mix JSON) makes
-        the sources that read it run again (the OCR-VQA crawl fetches the new mix's keys)."""
-        if src.name not in self.done:
-            waits = [self.ctx.catalog[n] for n in self.ctx.catalog.waits_for(src) if n in self.run]
-            self.done[src.name] = recipes.is_done(src, self.ctx) and all(self.is_done(w) for w in waits)
-        return self.done[src.name]
+        """Done, and so is every source of this run it waits for (``plan.done_in_run``)."""
+        return src.name in self.done
 
     def downloads_of(self, sources: Sequence[Source], plan: plan_mod.RunPlan) -> dict[str, int | None]:
         """The sources this run will download, with their sizes where the plan knows them."""

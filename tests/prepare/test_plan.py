@@ -161,3 +161,13 @@ def test_an_unreachable_server_is_named_in_a_short_note(tmp_path: Path) -> None:
     planned = by_name(plan_prepare(load_catalog(catalog), [], tmp_path / "data"))["a"]
     assert (planned.download, planned.download_from) == (5000, "approximate")
     assert planned.note == "the server did not tell: cannot connect to 127.0.0.1"
+
+
+def test_the_plan_counts_a_source_done_as_the_run_does(tmp_path: Path) -> None:
+    """A mix of the run to be laid out again makes the crawl that reads it run again, in the plan as in prepare."""
+    catalog, root, names = load_catalog("sample"), tmp_path / "data", ["llava-1.5-json", "ocr_vqa"]
+    prepare(catalog, names, root, PrepareOptions(verify=False))
+    assert {p.state for p in plan_prepare(catalog, names, root).sources} == {"done"}
+    (root / ".llavamix" / "done" / "llava-1.5-json.extract").unlink()
+    states = {p.name: p.state for p in plan_prepare(catalog, names, root).sources}
+    assert states["ocr_vqa"] != "done" and states["llava-1.5-json"] != "done"
