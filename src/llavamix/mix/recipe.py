@@ -216,12 +216,18 @@ def _input_problems(loaded: LoadedRecipe, item: Input) -> list[str]:
             f"{where}: image_prefix {item.image_prefix!r} {escape_problem(item.image_prefix)}; "
             "give a relative folder such as 'extra/'"
         )
-    if item.verify_report and not loaded.local(item.verify_report).is_file():
-        found.append(
-            f"{where}: verify_report {item.verify_report!r} is not a file; make it with "
-            f"llavamix verify {item.path} --root {item.root} --report {item.verify_report}"
-        )
+    found += _missing_report(loaded, where, item.verify_report, f"{item.path} --root {item.root}")
     return found
+
+
+def _missing_report(loaded: LoadedRecipe, where: str, report: str | None, verified: str) -> list[str]:
+    """The problem of a ``verify_report`` that is not a file, with the command that makes it (``verified``: what
+    that command verifies, ``MIX --root ROOT``)."""
+    if not report or loaded.local(report).is_file():
+        return []
+    return [
+        f"{where}: verify_report {report!r} is not a file; make it with llavamix verify {verified} --report {report}"
+    ]
 
 
 def _name_problems(recipe: Recipe) -> list[str]:
@@ -274,11 +280,8 @@ def _filter_problems(loaded: LoadedRecipe) -> list[str]:
             "filter: verify_report names one input's report, but the recipe has several inputs; "
             "set verify_report on each [[input]] instead"
         )
-    elif flt.verify_report and not loaded.local(flt.verify_report).is_file():
-        found.append(
-            f"filter: verify_report {flt.verify_report!r} is not a file; make it with llavamix verify "
-            f"MIX --root ROOT --report {flt.verify_report}"
-        )
+    else:
+        found += _missing_report(loaded, "filter", flt.verify_report, "MIX --root ROOT")
     return found
 
 
