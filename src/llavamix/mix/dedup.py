@@ -48,18 +48,6 @@ class Deduplicator:
         self.by = list(spec.by)
         self.seen: dict[str, set[int]] = {key: set() for key in self.by if key != "phash"}
         self.near = NearSet(spec.phash_distance)
-        self.unreadable = 0  # records whose image could not be read for image_bytes or phash
-
-    def duplicate(self, facts: Facts, images: InputImages) -> str | None:
-        """The first key on which ``facts`` repeats a kept record, else None (and its keys are remembered)."""
-        keys = self.keys(facts, images)
-        self.unreadable += unreadable(self.by, facts, keys)
-        return self.settle(keys)
-
-    def keys(self, facts: Facts, images: InputImages) -> tuple[int | None, ...]:
-        """The record's value of each key (None: it has none); no state is read or changed, so any process may
-        compute them."""
-        return tuple(dedup_key(key, facts, images) for key in self.by)
 
     def settle(self, keys: tuple[int | None, ...]) -> str | None:
         """The first key on which ``keys`` repeat a kept record's, else None (and they are remembered)."""
@@ -79,6 +67,12 @@ class Deduplicator:
             self.near.add(value)
         else:
             self.seen[key].add(value)
+
+
+def dedup_keys(by: Sequence[str], facts: Facts, images: InputImages) -> tuple[int | None, ...]:
+    """The record's value of each key of ``by`` (None: it has none); no state is read or changed, so any process
+    may compute them (``Deduplicator.settle`` then judges them in input order)."""
+    return tuple(dedup_key(key, facts, images) for key in by)
 
 
 def dedup_key(key: str, facts: Facts, images: InputImages) -> int | None:

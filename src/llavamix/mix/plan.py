@@ -14,7 +14,7 @@ from pathlib import Path
 from llavamix.foundation.errors import ConfigError
 from llavamix.foundation.io import hash_file
 from llavamix.foundation.tasks import CANCEL, NULL_PROGRESS, Progress
-from llavamix.mix.dedup import Deduplicator, dedup_key, unreadable
+from llavamix.mix.dedup import Deduplicator, dedup_keys, unreadable
 from llavamix.mix.facts import read_facts
 from llavamix.mix.filters import RecordFilter, error_indices
 from llavamix.mix.images import InputImages
@@ -52,7 +52,6 @@ def make_plan(
     scanner = _Scanner(plan, progress, jobs)
     for n, path in enumerate(paths):
         scanner.scan(n, path)
-    plan.unreadable_images = scanner.dedup.unreadable
     _settle(plan)
     return plan
 
@@ -105,14 +104,14 @@ class _Scanner:
 
     def _place(self, described: Described) -> int:
         """A record fell to select ``k``: counted there, then left out (LEFT_OUT) or kept (``k``)."""
-        k, reason, keys, unreadable = described
+        k, reason, keys, unreadable_image = described
         counts = self.plan.selects[k]
         counts.matched += 1
         if reason is not None:
             self.plan.filtered[reason] += 1
             return LEFT_OUT
         counts.after_filter += 1
-        self.dedup.unreadable += unreadable
+        self.plan.unreadable_images += unreadable_image
         duplicate = self.dedup.settle(keys)
         if duplicate is not None:
             self.plan.duplicates[duplicate] += 1
@@ -146,7 +145,7 @@ class Describer:
         reason = self.check.reject(i, facts)
         if reason is not None:
             return k, reason, (), 0
-        keys = tuple(dedup_key(key, facts, self.images) for key in self.by)
+        keys = dedup_keys(self.by, facts, self.images)
         return k, None, keys, unreadable(self.by, facts, keys)
 
 
