@@ -324,3 +324,33 @@ def test_no_connection_joins_one_that_brings_enough(server, layout):
     assert got.path.read_bytes() == big()
     assert server.max_active_all == 1
     assert len(ranged(server, "/a.zip")) == 8  # still pieces, each resumable from the map
+
+
+def spans(server: LoopbackServer, path: str) -> list[tuple[int, int]]:
+    """The byte ranges the GETs of ``path`` asked for (a GET without Range: the whole file)."""
+    out = []
+    for r in server.gets(path):
+        first, _, last = (r.headers.get("Range") or f"bytes=0-{SIZE - 1}").removeprefix("bytes=").partition("-")
+        out.append((int(first), int(last) + 1 if last else SIZE))
+    return out
+
+
+def split_inside(asked: list[tuple[int, int]]) -> bool:
+    """Whether a GET asked for bytes from the middle of another GET's range: a segment was split."""
+    return any(a < b[0] < a_end for a, a_end in asked for b in asked if b[0] != a)
+
+
+@pytest.mark.parametrize(("latency", "split"), [(0.0, True), (0.1, False)])
+def test_the_tail_is_split_only_where_the_new_request_pays_for_itself(server, layout, latency, split):
+    # connection 1's first piece (1 MiB) trickles in at 320 KiB/s; connection 0 fetches the other 7 MiB and then
+    # finds over half of that piece left. On a near server it takes the second half. Where each answer waits
+    # 0.1 s, a connection receives ~0.3 MiB while a request waits: only a rest over ~1.2 MiB is worth splitting
+    # (the half taken would otherwise end after the whole), so the piece is left to its connection.
+    src = source("a", server.add("/a.zip", big()), big())
+    server.rate, server.latency = 16 * MiB, latency
+    server.fault("/a.zip", Fault(), Fault(trickle=0.05, trickle_chunk=16 * 1024))
+    options = replace(FAST, connections=2, split=Split(min_segment=128 * 1024))
+    got = fetch_source(src, layout, options)
+    assert got.path.read_bytes() == big()
+    assert split_inside(spans(server, "/a.zip")) is split
+    assert sent(server, "/a.zip") <= SIZE + 256 * 1024  # the trickling answer cut short where it was split

@@ -17,7 +17,7 @@ import click
 
 from llavamix import __version__
 from llavamix.cli import acquire, browse, check, mixes, serve
-from llavamix.cli.exits import EXIT_ERROR, EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, stop_on_signal
+from llavamix.cli.exits import EXIT_ERROR, EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, exit_now, stop_on_signal
 from llavamix.cli.failures import describe_os_error
 
 __all__ = ["EXIT_ERROR", "EXIT_OK", "EXIT_PARTIAL", "EXIT_USAGE", "cli", "describe_os_error", "main"]
@@ -38,4 +38,7 @@ def cli(verbose: int) -> None:
 def main() -> None:
     # SIGTERM takes Ctrl-C's path: work in flight stops at its next check, finished work is kept, exit 143
     signal.signal(signal.SIGTERM, stop_on_signal)
-    cli()
+    try:
+        cli()  # click ends every run with SystemExit
+    except SystemExit as exc:
+        exit_now(exc.code)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import logging
 import os
 import signal
@@ -73,3 +74,30 @@ def exit_stopped(signum: int) -> NoReturn:
 def stop_on_signal(signum: int, _frame: object) -> None:
     """SIGTERM's handler: take Ctrl-C's path (work in flight stops at its next check, finished work is kept)."""
     raise Cancelled(signum)
+
+
+def exit_now(code: object) -> NoReturn:
+    """End the process with ``code`` (a ``SystemExit`` code) as the interpreter would, less its module by module
+    teardown, which costs this command line some 30-40 ms of its imports' worth, more than what most commands do
+    after start-up: threads are joined and exit hooks run as at any exit, stdout and stderr flushed (a reader gone
+    is exit code 120, as Python's own exit says), then ``os._exit``. Files are closed by then: every stage writes
+    through ``with`` blocks and makes its outputs durable before it reports them."""
+    shutdown = getattr(threading, "_shutdown", None)  # what the interpreter's exit calls: joins non-daemon threads
+    run_hooks = getattr(atexit, "_run_exitfuncs", None)
+    if shutdown is None or run_hooks is None:  # another Python: the ordinary exit
+        sys.exit(code)
+    if code is None:
+        status = EXIT_OK
+    elif isinstance(code, int):
+        status = code
+    else:  # sys.exit("message"): the message goes to stderr, the status is 1
+        print(code, file=sys.stderr)
+        status = EXIT_ERROR
+    shutdown()
+    run_hooks()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a closed pipe, a closed stream
+            status = status or 120
+    os._exit(status)

@@ -26,10 +26,16 @@ class Pace:
 @dataclass(frozen=True)
 class Split:
     """How a file is cut between connections: pieces of at most ``max_piece`` handed out in file order (so the
-    digest of the contiguous start grows with the download), never a segment under ``min_segment`` (a file under
+    digest of the contiguous start grows with the download), never a piece under ``min_segment`` (a file under
     twice that goes on one connection), a segment whose connection received nothing for ``takeover`` seconds is
-    handed whole to an idle connection (a slow one is split in two), and more connections join the first only
-    while it brings less than ``enough``."""
+    handed whole to an idle connection, and more connections join the first only while it brings less than
+    ``enough``.
+
+    Towards the end an idle connection splits the biggest segment left in two, if each half is at least
+    ``min_segment`` and the half it takes is more than twice what a connection receives while a new request waits
+    for its answer (measured during the download): on a far server a split that the new request would not pay for
+    (its half would end after the whole) is not made. A split cuts the other connection's answer short (the bytes
+    it has in flight are lost), so it is kept for what is worth it."""
 
     min_segment: int = 1 << 20
     max_piece: int = 64 << 20

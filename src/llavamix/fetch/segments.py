@@ -112,15 +112,15 @@ class SegmentMap:
             del self.segments[i + 1]
         return True
 
-    def steal(self, owner: int, min_segment: int, silent_since: float, now: float) -> tuple[Segment, Segment] | None:
+    def steal(self, owner: int, min_rest: int, silent_since: float, now: float) -> tuple[Segment, Segment] | None:
         """(taken, victim): the whole rest of a segment that received nothing since ``silent_since``, else the
-        second half of the biggest owned segment with at least two ``min_segment`` left; None when neither."""
+        second half of the biggest owned segment with at least ``min_rest`` left; None when neither."""
         owned = [s for s in self.segments if s.owner is not None and s.owner != owner and s.end > s.free_from]
         silent = [s for s in owned if s.pending == 0 and s.heard <= silent_since]
         if silent:
             victim, cut = silent[0], silent[0].pos
         else:
-            big = [s for s in owned if s.end - s.free_from >= 2 * min_segment]
+            big = [s for s in owned if s.end - s.free_from >= min_rest]
             if not big:
                 return None
             victim = max(big, key=lambda s: s.end - s.free_from)
@@ -130,9 +130,9 @@ class SegmentMap:
         victim.end = cut
         return taken, victim
 
-    def workable(self, min_segment: int, silent_since: float) -> bool:
+    def workable(self, min_rest: int, silent_since: float) -> bool:
         """Would ``claim`` or ``steal`` find something now (without changing anything)?"""
-        return any(_takeable(seg, min_segment, silent_since) for seg in self.segments)
+        return any(_takeable(seg, min_rest, silent_since) for seg in self.segments)
 
     def release(self, seg: Segment) -> None:
         """Its connection gave it up: anyone may continue it."""
@@ -158,11 +158,11 @@ class SegmentMap:
         return json.dumps({"total": self.total, "validator": self.validator, "segments": spans})
 
 
-def _takeable(seg: Segment, min_segment: int, silent_since: float) -> bool:
+def _takeable(seg: Segment, min_rest: int, silent_since: float) -> bool:
     if seg.owner is None:
         return seg.left > 0
     rest = seg.end - seg.free_from
-    return rest >= 2 * min_segment or (rest > 0 and seg.pending == 0 and seg.heard <= silent_since)
+    return rest >= min_rest or (rest > 0 and seg.pending == 0 and seg.heard <= silent_since)
 
 
 def _idle_full(seg: Segment) -> bool:

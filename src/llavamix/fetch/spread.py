@@ -75,6 +75,7 @@ class Spread:
         self.changed = False  # bytes landed since the map was last saved
         self.received = 0  # bytes landed in this run
         self.began = time.monotonic()
+        self.wait = 0.0  # seconds a request waits for its answer (connecting included), averaged over this run
 
     def run(self, first: Body | None = None, slot: Slot | None = None) -> None:
         """Fill the part; ``first`` is an answer already coming in for the part's first missing bytes, on a
@@ -203,7 +204,9 @@ class Spread:
             first, end = seg.pos, seg.end
         if first >= end:
             return
+        asked = time.monotonic()
         with remote.open_span(first, end, self.map.validator) as answer:
+            self.waited(time.monotonic() - asked)
             self.check(answer, first)
             self.receive(me, seg, answer)
 
@@ -292,7 +295,7 @@ class Spread:
             seg = self.map.claim(me, self.next_piece(), now)
             if seg is not None:
                 return seg
-            stolen = self.map.steal(me, self.split.min_segment, now - self.split.takeover, now)
+            stolen = self.map.steal(me, self.split_floor(now), now - self.split.takeover, now)
             if stolen is None:
                 return None
             taken, victim = stolen
@@ -310,6 +313,17 @@ class Spread:
             hang_up()  # it would otherwise wait for its read timeout
         return taken
 
+    def waited(self, seconds: float) -> None:
+        with self.cond:
+            self.wait = seconds if not self.wait else (self.wait + seconds) / 2
+
+    def split_floor(self, now: float) -> int:
+        """The least a segment must have left to be split: each half at least the split's ``min_segment``, and the
+        half taken more than twice what a connection receives while the taker's request waits for its answer (so
+        the two halves end sooner than the whole would). Called holding ``cond``."""
+        per_connection = self.received / max(now - self.began, 1e-3) / max(self.connections, 1)
+        return max(2 * self.split.min_segment, int(4 * per_connection * self.wait))
+
     def next_piece(self) -> int:
         """A piece, smaller towards the end: the connections then finish together, and the digest of the file's
         start is nearly complete when the last byte lands."""
@@ -325,7 +339,8 @@ class Spread:
         """Wait until there is work to take (True) or the download is over (False)."""
         with self.cond:
             while not self.over.is_set():
-                if self.map.workable(self.split.min_segment, time.monotonic() - self.split.takeover):
+                now = time.monotonic()
+                if self.map.workable(self.split_floor(now), now - self.split.takeover):
                     return True
                 self.cond.wait(min(IDLE_CHECK, self.split.takeover / 2))
         return False
