@@ -98,7 +98,7 @@ def plan_run(sources: Sequence[Source], ctx: recipes.Context, *, keep_archives: 
     done = done_in_run(sources, ctx)
     states = {s.name: _state(s, ctx, s.name in done) for s in sources}
     todo = [s for s in sources if states[s.name][0] in ("partial", "to do")]
-    probes = fetch.probe_sizes(todo, ctx.fetch_options)
+    probes = fetch.probe_sizes(todo, ctx.fetch_options) if todo else {}  # nothing to ask: no client imported
     plans = [_source_plan(s, ctx, states[s.name], probes.get(s.name)) for s in sources]
     plan = RunPlan(plans, _disks(plans, ctx), keep_archives)
     return plan if plan.fits else replace(plan, fits_first=_fitting_start(plan, ctx))

@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 
-
 # stdout buffered, as a command's output usually is when piped
 BUFFERED = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
 

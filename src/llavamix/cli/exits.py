@@ -76,7 +76,7 @@ def stop_on_signal(signum: int, _frame: object) -> None:
     raise Cancelled(signum)
 
 
-def exit_now(code: object) -> NoReturn:
+def exit_now(code: str | int | None) -> NoReturn:
     """End the process with ``code`` (a ``SystemExit`` code) as the interpreter would, less its module by module
     teardown, which costs this command line some 30-40 ms of its imports' worth, more than what most commands do
     after start-up: threads are joined and exit hooks run as at any exit, stdout and stderr flushed (a reader gone
@@ -84,7 +84,9 @@ def exit_now(code: object) -> NoReturn:
     through ``with`` blocks and makes its outputs durable before it reports them."""
     shutdown = getattr(threading, "_shutdown", None)  # what the interpreter's exit calls: joins non-daemon threads
     run_hooks = getattr(atexit, "_run_exitfuncs", None)
-    if shutdown is None or run_hooks is None:  # another Python: the ordinary exit
+    if shutdown is None or run_hooks is None or sys.getprofile() or sys.gettrace():
+        # another Python, or a profiler, debugger or coverage tracer that writes its results after the program
+        # returns: the ordinary exit
         sys.exit(code)
     if code is None:
         status = EXIT_OK

@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 import shutil
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 from llavamix.catalog import Source
@@ -16,7 +17,9 @@ from llavamix.extract.place import place_file
 from llavamix.extract.plan import strip_mapper
 from llavamix.extract.unpack import unpack
 from llavamix.foundation.errors import ConfigError
+from llavamix.foundation.io import FlushBehind
 from llavamix.foundation.layout import Layout
+from llavamix.foundation.tasks import Progress
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +54,8 @@ def extract_source(
         return done
     if not archive.is_file():
         raise ConfigError(f"{archive} not found; download it first (llavamix fetch {source.name})")
-    result = step(source, archive, layout, options)
+    with FlushBehind(layout.root) as flush:  # the disk writes while the step does; the marker's sync has little left
+        result = step(source, archive, layout, replace(options, progress=_Flushing(options.progress, flush)))
     shutil.rmtree(layout.staging(source.name), ignore_errors=True)  # a killed run's, whatever step it ran
     write_marker(layout, result)
     _drop_archive(archive, layout, result, options)
@@ -66,3 +70,27 @@ def _drop_archive(archive: Path, layout: Layout, result: Extracted, options: Ext
         return  # the download is the placed file itself
     archive.unlink()
     log.info("deleted %s after extracting it", archive)
+
+
+class _Flushing(Progress):
+    """The step's progress, passed on, with the bytes it reports written handed to a FlushBehind."""
+
+    def __init__(self, inner: Progress, flush: FlushBehind) -> None:
+        self.inner, self.flush = inner, flush
+        self.bytes: set[str] = set()  # keys counted in bytes
+
+    def start(self, key: str, total: int | None, unit: str = "B", *, completed: int = 0) -> None:
+        if unit == "B":
+            self.bytes.add(key)
+        self.inner.start(key, total, unit, completed=completed)
+
+    def advance(self, key: str, n: int) -> None:
+        self.inner.advance(key, n)
+        if key in self.bytes:
+            self.flush.wrote(n)
+
+    def detail(self, key: str, text: str) -> None:
+        self.inner.detail(key, text)
+
+    def finish(self, key: str) -> None:
+        self.inner.finish(key)

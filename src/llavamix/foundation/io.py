@@ -11,6 +11,8 @@ import os
 import shutil
 import stat
 import tempfile
+import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO
@@ -57,6 +59,60 @@ def sync_filesystem(path: Path) -> None:
             os.sync()
     finally:
         os.close(fd)
+
+
+class FlushBehind:
+    """Keeps a filesystem writing to its disk while a stage writes many files into it: whenever ``every`` bytes were
+    written since the last round began (``wrote``), a thread of its own syncs the filesystem (``syncfs``), at most
+    one round at a time and one every ``pause`` seconds. Left alone, the kernel holds up to a tenth of memory
+    (gigabytes) of them in its cache before writing any, so the disk idles while the files are written and the
+    final sync that makes them durable waits for all of it; behind the writer, the disk works beside it and the
+    final sync has little left. Only an advance of the writeback: the stage's own final sync is what makes the
+    files durable. A no-op where ``syncfs`` is missing (a whole-system sync would reach other disks)."""
+
+    def __init__(self, path: Path, every: int = 4 << 20, pause: float = 0.02) -> None:
+        self.path, self.every, self.pause = path, every, pause
+        self._pending = 0
+        self._lock = threading.Lock()
+        self._due = threading.Event()
+        self._closed = threading.Event()
+        self.rounds = 0  # syncs made, for the curious
+        self._thread: threading.Thread | None = None
+        if getattr(_libc(), "syncfs", None) is not None:
+            self._thread = threading.Thread(target=self._run, name="llavamix-flush", daemon=True)
+            self._thread.start()
+
+    def wrote(self, n: int) -> None:
+        with self._lock:
+            self._pending += n
+            if self._pending < self.every:
+                return
+            self._pending = 0
+        self._due.set()
+
+    def close(self) -> None:
+        self._closed.set()
+        self._due.set()
+        if self._thread is not None:
+            self._thread.join()
+
+    def __enter__(self) -> FlushBehind:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _run(self) -> None:
+        while True:
+            self._due.wait()
+            if self._closed.is_set():
+                return
+            self._due.clear()
+            began = time.monotonic()
+            with contextlib.suppress(OSError):  # advice only: the stage's final sync reports what fails
+                sync_filesystem(self.path)
+            self.rounds += 1
+            self._closed.wait(max(0.0, self.pause - (time.monotonic() - began)))
 
 
 @functools.cache
