@@ -5,7 +5,8 @@
 The zip copies the LAION-CC-SBU-558K ``images.zip`` shape: ``00000/``, ``00001/``, ... folders of 1,000 JPEGs
 (crops and resizes of matplotlib's sample photo, ~10-30 KB each), stored without compression like real image zips.
 Each tool extracts into a fresh folder, ``--rounds`` times, in rotating order after a ``sync``; the best and the
-median time of each are shown. llavamix makes its files durable (one ``syncfs`` before its completion marker), so
+median time of each are shown. llavamix makes its files durable (one ``syncfs`` before its completion marker, the
+disk kept writing behind the extraction meanwhile), so
 ``unzip -q && sync -f DIR`` is the like-for-like baseline; ``llavamix prepare`` (the CLI, start-up included, on the
 zip placed in its downloads folder) is timed beside the library call. ``--tmp /dev/shm`` takes the disk out of the
 comparison (what is left is each tool's own work).
