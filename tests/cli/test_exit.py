@@ -82,3 +82,16 @@ def test_the_command_line_exits_through_it_with_its_codes_and_whole_output(tmp_p
     )
     assert failed.returncode == 1
     assert "nowhere.toml" in failed.stderr
+
+
+def test_a_profiler_still_writes_its_results(tmp_path: Path) -> None:
+    stats = tmp_path / "help.prof"
+    done = subprocess.run(
+        [sys.executable, "-m", "cProfile", "-o", str(stats), "-m", "llavamix", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "Usage" in done.stdout
+    assert stats.stat().st_size > 0  # written after the program returned: exit_now took the ordinary exit
