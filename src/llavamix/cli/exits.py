@@ -65,9 +65,7 @@ def exit_stopped(signum: int) -> NoReturn:
     if any(t.is_alive() and not t.daemon for t in threading.enumerate() if t is not threading.main_thread()):
         # a second interrupt cut the wind-down short: exit now rather than wait at exit for the stragglers (what
         # they leave is what a kill leaves, which every stage resumes from)
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(code)
+        _flush_and_leave(code)
     sys.exit(code)
 
 
@@ -97,6 +95,12 @@ def exit_now(code: str | int | None) -> NoReturn:
         status = EXIT_ERROR
     shutdown()
     run_hooks()
+    _flush_and_leave(status)
+
+
+def _flush_and_leave(status: int) -> NoReturn:
+    """Flush stdout and stderr, then end the process at once with ``status`` (120 instead of 0 when the output
+    could not be written out, as Python's own exit says)."""
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.flush()

@@ -49,7 +49,7 @@ def sync_filesystem(path: Path) -> None:
     Cheaper than an fsync per file when thousands were just written, and unlike ``os.sync`` it does not wait for
     unrelated writes on other filesystems.
     """
-    syncfs = getattr(_libc(), "syncfs", None)
+    syncfs = _syncfs()
     if syncfs is None:
         os.sync()
         return
@@ -78,7 +78,7 @@ class FlushBehind:
         self._closed = threading.Event()
         self.rounds = 0  # syncs made, for the curious
         self._thread: threading.Thread | None = None
-        if getattr(_libc(), "syncfs", None) is not None:
+        if _syncfs() is not None:
             self._thread = threading.Thread(target=self._run, name="llavamix-flush", daemon=True)
             self._thread.start()
 
@@ -113,6 +113,11 @@ class FlushBehind:
                 sync_filesystem(self.path)
             self.rounds += 1
             self._closed.wait(max(0.0, self.pause - (time.monotonic() - began)))
+
+
+def _syncfs() -> Callable[[int], int] | None:
+    """libc's ``syncfs`` (Linux), or None."""
+    return getattr(_libc(), "syncfs", None)
 
 
 @functools.cache
